@@ -1,0 +1,33 @@
+import { Command, CommanderError } from 'commander';
+import { configCommand } from './commands/config.ts';
+import { ExitCode } from './exit-codes.ts';
+import { addGlobalOptions, type GlobalOptions } from './global-options.ts';
+import { reportError } from './report-error.ts';
+import { versionLine } from '../util/version.ts';
+
+function buildProgram(): Command {
+  const program = new Command('berth')
+    .description('berth: OCI images and containers, nerdctl/podman style, without a daemon')
+    .version(versionLine(), '-v, --version', 'print the version')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  addGlobalOptions(program);
+  const globals = () => program.opts<GlobalOptions>();
+  program.addCommand(configCommand(globals));
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed its own message (or the help/version text, with exit code 0).
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.berthFailed;
+    }
+    return reportError(err);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

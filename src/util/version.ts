@@ -1,0 +1,13 @@
+import { readFileSync } from 'node:fs';
+
+/** The package version, read once from package.json (no JSON module import: it is slower to load). */
+export function berthVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export function versionLine(): string {
+  return `berth version ${berthVersion()} (node ${process.versions.node}, ${process.platform}/${process.arch})`;
+}
