@@ -66,7 +66,10 @@ export function violation(from: string, to: string): string | undefined {
   const lb = layers[b] ?? 0;
   if (lb < la) return undefined;
   if (lb === la && la === 3 && to === `${b}/types.ts`) return undefined;
-  const why = lb === la ? `same layer ${la}; only ${b}/types.ts may be imported` : `layer ${la} may not import layer ${lb}`;
+  const why =
+    lb === la
+      ? `same layer ${la}; only ${b}/types.ts may be imported`
+      : `layer ${la} may not import layer ${lb}`;
   return `${from}: imports ${to} (${why})`;
 }
 

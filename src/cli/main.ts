@@ -1,9 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import { versionLine } from '../util/version.ts';
 import { configCommand } from './commands/config.ts';
 import { ExitCode } from './exit-codes.ts';
 import { addGlobalOptions, type GlobalOptions } from './global-options.ts';
 import { reportError } from './report-error.ts';
-import { versionLine } from '../util/version.ts';
 
 function buildProgram(): Command {
   const program = new Command('berth')

@@ -1,2 +1,3 @@
+export * from './digest.ts';
 export * from './media-types.ts';
 export * from './types.ts';
