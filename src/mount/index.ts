@@ -1,0 +1,3 @@
+export { mountAll, unmount, unmountAll } from './mount.ts';
+export { mountsUnder, parseMountInfo, readMountInfo } from './mountinfo.ts';
+export type { Mount, MountInfo } from './types.ts';
