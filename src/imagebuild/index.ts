@@ -1,0 +1,10 @@
+export { compressor, defaultGzipLevel, defaultZstdLevel } from './compress.ts';
+export type { PlannedEntry } from './entries.ts';
+export { layerPath, opaqueMarker, planEntries, reproducibleEpoch, whiteoutPrefix } from './entries.ts';
+export { imageConfig, imageManifest, writeImage } from './image.ts';
+export { imageIndex, writeImageIndex } from './image-index.ts';
+export { writeJsonBlob } from './json-blob.ts';
+export { writeLayer } from './layer.ts';
+export { configMediaType, indexMediaType, layerMediaType, manifestMediaType } from './media.ts';
+export { packLayer } from './tar.ts';
+export type * from './types.ts';
