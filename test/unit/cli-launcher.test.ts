@@ -36,7 +36,10 @@ test('a bad config file exits 125 with one line naming the key, and a hint', (t)
   const r = run(berth, ['--config', path, 'config', 'show']);
   assert.equal(r.status, 125);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^berth: config file .*config\.toml: key "runtime\.default": expected one of "runc", "crun", got string "kata"\n$/);
+  assert.match(
+    r.stderr,
+    /^berth: config file .*config\.toml: key "runtime\.default": expected one of "runc", "crun", got string "kata"\n$/,
+  );
 });
 
 test('an unknown flag exits 125 and points at --help', () => {

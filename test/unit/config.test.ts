@@ -19,7 +19,10 @@ test('defaults match the ecosystem paths', () => {
 test('a file overrides some keys; the rest keep their defaults', (t) => {
   const dir = tempDir(t, 'config');
   const path = join(dir, 'config.toml');
-  writeFileSync(path, 'root = "/srv/berth"\n[images]\nmax_concurrent_downloads = 5\n[runtime]\ndefault = "crun"\n');
+  writeFileSync(
+    path,
+    'root = "/srv/berth"\n[images]\nmax_concurrent_downloads = 5\n[runtime]\ndefault = "crun"\n',
+  );
   const c = loadConfig({ path });
   assert.equal(c.root, '/srv/berth');
   assert.equal(c.images.max_concurrent_downloads, 5);
@@ -38,8 +41,14 @@ test('--root and --state override the file', (t) => {
 
 test('errors name the key and the reason', () => {
   const cases: [unknown, RegExp][] = [
-    [{ images: { max_concurrent_downloads: 0 } }, /key "images.max_concurrent_downloads": expected an integer between 1 and 64, got number 0/],
-    [{ images: { max_concurrent_downloads: 'x' } }, /key "images.max_concurrent_downloads": expected an integer/],
+    [
+      { images: { max_concurrent_downloads: 0 } },
+      /key "images.max_concurrent_downloads": expected an integer between 1 and 64, got number 0/,
+    ],
+    [
+      { images: { max_concurrent_downloads: 'x' } },
+      /key "images.max_concurrent_downloads": expected an integer/,
+    ],
     [{ root: 'relative/dir' }, /key "root": expected an absolute path/],
     [{ runtime: { default: 'kata' } }, /key "runtime.default": expected one of "runc", "crun"/],
     [{ images: { snapshoter: 'native' } }, /unknown key "images.snapshoter"/],
@@ -48,12 +57,15 @@ test('errors name the key and the reason', () => {
     [{ cri: { cni_bin_dirs: ['/a', 2] } }, /key "cri.cni_bin_dirs": expected an array of strings/],
   ];
   for (const [input, message] of cases) {
-    assert.throws(() => validateConfig(input, 'test.toml'), (err: unknown) => {
-      assert.ok(err instanceof InvalidArgumentError, `${JSON.stringify(input)} gave ${String(err)}`);
-      assert.match(err.message, /^test\.toml: /);
-      assert.match(err.message, message);
-      return true;
-    });
+    assert.throws(
+      () => validateConfig(input, 'test.toml'),
+      (err: unknown) => {
+        assert.ok(err instanceof InvalidArgumentError, `${JSON.stringify(input)} gave ${String(err)}`);
+        assert.match(err.message, /^test\.toml: /);
+        assert.match(err.message, message);
+        return true;
+      },
+    );
   }
 });
 

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   DataLossError,
+  InvalidArgumentError,
   isBerthError,
   isErrno,
   NotFoundError,
-  InvalidArgumentError,
 } from '../../src/errdefs/index.ts';
 
 test('errors carry a code, the message, the cause and an optional hint', () => {
