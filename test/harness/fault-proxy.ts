@@ -88,8 +88,12 @@ export async function startFaultProxy(t: Pick<TestContext, 'after'>, upstream: s
         (r.method === undefined || r.method === req.method) &&
         r.path.test(req.url ?? ''),
     );
-    if (rule !== undefined && rule.times !== undefined) rule.times--;
-    const fault = rule?.fault;
+    // A body fault counts only when there is a body to spoil (not on the 401 of the auth dance).
+    const use = (): void => {
+      if (rule?.times !== undefined) rule.times--;
+    };
+    let fault = rule?.fault;
+    if (fault?.kind === 'status') use();
     if (fault?.kind === 'status') {
       req.resume();
       res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
@@ -99,6 +103,10 @@ export async function startFaultProxy(t: Pick<TestContext, 'after'>, upstream: s
     const headers = { ...req.headers };
     if (fault?.kind === 'ignore-range' || fault?.kind === 'redirect') delete headers.range;
     const upRes = await forward(req, headers);
+    if (fault !== undefined) {
+      if (upRes.statusCode === 200 || upRes.statusCode === 206) use();
+      else fault = undefined;
+    }
     const outHeaders = { ...upRes.headers };
     if (fault?.kind === 'redirect' && upRes.statusCode === 200) {
       const chunks: Buffer[] = [];
@@ -109,7 +117,7 @@ export async function startFaultProxy(t: Pick<TestContext, 'after'>, upstream: s
       return;
     }
     res.writeHead(upRes.statusCode ?? 502, outHeaders);
-    if (fault === undefined || upRes.statusCode !== 200 || req.method === 'HEAD') {
+    if (fault === undefined || req.method === 'HEAD') {
       upRes.pipe(res);
       return;
     }
@@ -121,9 +129,11 @@ export async function startFaultProxy(t: Pick<TestContext, 'after'>, upstream: s
         chunk[0] = (chunk[0] ?? 0) ^ 0xff;
       }
       if ((fault.kind === 'truncate' || fault.kind === 'stall') && sent + chunk.length > fault.afterBytes) {
-        res.write(chunk.subarray(0, fault.afterBytes - sent));
         upRes.destroy();
-        if (fault.kind === 'truncate') res.socket?.destroy();
+        // 'truncate': close the connection once the kept bytes are flushed, short of Content-Length.
+        res.write(chunk.subarray(0, fault.afterBytes - sent), () => {
+          if (fault.kind === 'truncate') res.socket?.end();
+        });
         // 'stall': keep the socket open and silent until the client gives up.
         return;
       }
