@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { MountInfo } from './types.ts';
 
 // /proc/<pid>/mountinfo escapes space, tab, newline and backslash in paths as \ooo octal (proc(5)).
-function unescape(field: string): string {
+function unescapeOctal(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)));
 }
 
@@ -18,10 +18,10 @@ export function parseMountInfo(text: string): MountInfo[] {
     out.push({
       id: Number(f[0]),
       parent: Number(f[1]),
-      mountPoint: unescape(f[4] ?? ''),
+      mountPoint: unescapeOctal(f[4] ?? ''),
       options: f[5] ?? '',
       fsType: r[0] ?? '',
-      source: unescape(r[1] ?? ''),
+      source: unescapeOctal(r[1] ?? ''),
     });
   }
   return out;
