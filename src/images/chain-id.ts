@@ -8,7 +8,11 @@ export function chainIDs(diffIDs: readonly Digest[]): Digest[] {
   const out: Digest[] = [];
   for (const diffID of diffIDs) {
     const prev = out.at(-1);
-    out.push(prev === undefined ? diffID : `sha256:${createHash('sha256').update(`${prev} ${diffID}`).digest('hex')}`);
+    out.push(
+      prev === undefined
+        ? diffID
+        : `sha256:${createHash('sha256').update(`${prev} ${diffID}`).digest('hex')}`,
+    );
   }
   return out;
 }
