@@ -1,0 +1,239 @@
+// Applies tar entries to the target with synchronous fs calls; it runs inside the unpack worker
+// (design.md "Data flow": synchronous calls in a worker are ~9x faster than a promise per call).
+// Order per entry follows what the kernel resets: chown clears setuid/setgid (so chmod comes after
+// it) and security.capability (so xattrs come after both); writing and creating entries changes a
+// directory's mtime (so directory times are set at the very end).
+
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
+import type { Header } from 'tar-stream';
+import { isErrno } from '../errdefs/index.ts';
+import { classifyWhiteout, normalizeEntryName, refuse } from './entry-path.ts';
+import { mknod, setXattr } from './host-tools.ts';
+import type { PaxMetadata } from './pax.ts';
+import { TargetTree } from './target-tree.ts';
+import type { WhiteoutMode } from './types.ts';
+import { applyOpaque, applyWhiteout } from './whiteouts.ts';
+
+const createFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+export interface ApplierOptions {
+  root: string;
+  whiteouts: WhiteoutMode;
+  sameOwner: boolean;
+  devices: boolean;
+}
+
+/** The data of a regular file entry goes here, chunk by chunk. */
+export interface FileSink {
+  write(chunk: Uint8Array): void;
+  end(): void;
+}
+
+/** The metadata of one entry after PAX overrides. */
+interface Meta {
+  name: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  atime: number;
+  mtime: number;
+  xattrs: [string, Buffer][];
+}
+
+export class LayerApplier {
+  readonly tree: TargetTree;
+  readonly #opts: ApplierOptions;
+  #fd = -1;
+
+  constructor(opts: ApplierOptions) {
+    this.#opts = opts;
+    this.tree = new TargetTree(opts.root);
+  }
+
+  /** Applies one entry; returns a sink when its data must be written, else undefined. */
+  begin(header: Header, pax: PaxMetadata): FileSink | undefined {
+    const name = header.name;
+    const rel = normalizeEntryName(name);
+    // The root itself ("./"): containerd ignores such entries; its metadata belongs to the snapshot.
+    if (rel === '') return undefined;
+    const mtime = pax.mtime ?? header.mtime.getTime() / 1000;
+    const meta: Meta = {
+      name,
+      mode: header.mode & 0o7777,
+      uid: pax.uid ?? header.uid,
+      gid: pax.gid ?? header.gid,
+      mtime,
+      atime: pax.atime ?? mtime,
+      xattrs: pax.xattrs,
+    };
+    for (const [xattr] of meta.xattrs) {
+      // overlayfs keeps its own state in trusted.overlay.* (opaque, redirect, metacopy): a layer
+      // setting them could reshape the merged view; only whiteout conversion writes them.
+      if (xattr.startsWith('trusted.overlay.'))
+        throw refuse(name, `xattr ${xattr} is reserved for overlayfs`);
+    }
+    const whiteout = classifyWhiteout(rel, name);
+    if (whiteout.kind === 'whiteout') {
+      applyWhiteout(this.tree, this.#opts.whiteouts, name, whiteout.rel, (abs) => this.#owner(abs, meta));
+      return undefined;
+    }
+    if (whiteout.kind === 'opaque') {
+      applyOpaque(this.tree, this.#opts.whiteouts, name, whiteout.dir);
+      return undefined;
+    }
+    if (whiteout.kind === 'meta') return undefined;
+    switch (header.type) {
+      case 'file':
+      case 'contiguous-file':
+        return this.#file(rel, meta);
+      case 'directory':
+        this.#directory(rel, meta, header.size);
+        return undefined;
+      case 'symlink':
+        this.#symlink(rel, meta, header.linkname);
+        return undefined;
+      case 'link':
+        this.#hardlink(rel, name, header.linkname);
+        return undefined;
+      case 'character-device':
+      case 'block-device':
+      case 'fifo':
+        this.#node(rel, meta, header);
+        return undefined;
+      default:
+        throw refuse(name, `unsupported tar entry type ${JSON.stringify(header.type)}`);
+    }
+  }
+
+  /** Sets the deferred directory times; call once, after the last entry. */
+  finish(): void {
+    for (const [rel, [atime, mtime]] of this.tree.dirTimes) lutimesSync(this.tree.abs(rel), atime, mtime);
+  }
+
+  /** Closes the file being written, if any (on failure; the caller discards the target). */
+  abort(): void {
+    if (this.#fd >= 0) this.#close();
+  }
+
+  #file(rel: string, meta: Meta): FileSink {
+    const tree = this.tree;
+    tree.ensureParent(meta.name, rel, true);
+    const abs = tree.abs(rel);
+    // O_EXCL|O_NOFOLLOW: never write into an existing file (a symlink or a hardlink could lead out).
+    const fd = tree.replace(rel, () => openSync(abs, createFlags, 0o600));
+    this.#fd = fd;
+    return {
+      write: (chunk) => {
+        for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+      },
+      end: () => {
+        if (this.#opts.sameOwner) fchownSync(fd, meta.uid, meta.gid);
+        fchmodSync(fd, meta.mode);
+        futimesSync(fd, meta.atime, meta.mtime);
+        this.#close();
+        this.#xattrs(abs, meta);
+        tree.applied.add(rel);
+      },
+    };
+  }
+
+  #close(): void {
+    const fd = this.#fd;
+    this.#fd = -1;
+    closeSync(fd);
+  }
+
+  #directory(rel: string, meta: Meta, size: number): void {
+    // tar-stream reads a directory's data blocks as headers where GNU tar and Go skip them.
+    if (size > 0) throw refuse(meta.name, `directory entry carries ${size} bytes of data`);
+    const tree = this.tree;
+    tree.ensureParent(meta.name, rel, true);
+    const abs = tree.abs(rel);
+    try {
+      mkdirSync(abs, 0o700);
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw err;
+      // A directory stays (its lower content with it) and takes the new metadata; anything else goes.
+      const st = tree.lstat(rel);
+      if (st === undefined || !st.isDirectory()) {
+        if (st !== undefined) tree.remove(rel, st);
+        mkdirSync(abs, 0o700);
+      }
+    }
+    tree.markDir(rel);
+    if (this.#opts.sameOwner) lchownSync(abs, meta.uid, meta.gid);
+    chmodSync(abs, meta.mode);
+    this.#xattrs(abs, meta);
+    tree.dirTimes.set(rel, [meta.atime, meta.mtime]);
+    tree.applied.add(rel);
+  }
+
+  #symlink(rel: string, meta: Meta, linkname: string | null): void {
+    // The link's text is data and may point anywhere; later entries never pass through it because
+    // ensureDir refuses symlinks on a path.
+    if (!linkname) throw refuse(meta.name, 'symlink without a target');
+    const tree = this.tree;
+    tree.ensureParent(meta.name, rel, true);
+    const abs = tree.abs(rel);
+    tree.replace(rel, () => symlinkSync(linkname, abs));
+    if (this.#opts.sameOwner) lchownSync(abs, meta.uid, meta.gid);
+    this.#xattrs(abs, meta);
+    lutimesSync(abs, meta.atime, meta.mtime);
+    tree.applied.add(rel);
+  }
+
+  #hardlink(rel: string, name: string, linkname: string | null): void {
+    if (!linkname) throw refuse(name, 'hardlink without a target');
+    const tree = this.tree;
+    const targetRel = normalizeEntryName(linkname, name, `hardlink target ${JSON.stringify(linkname)}`);
+    if (targetRel === '' || targetRel === rel) throw refuse(name, `hardlink to ${JSON.stringify(linkname)}`);
+    // The target must already exist inside the target directory, reached without symlinks, and be
+    // a non-directory (link(2) does not follow a symlink at the last component).
+    const st = tree.ensureParent(name, targetRel, false) ? tree.lstat(targetRel) : undefined;
+    if (st === undefined) throw refuse(name, `hardlink target ${JSON.stringify(linkname)} does not exist`);
+    if (st.isDirectory()) throw refuse(name, `hardlink target ${JSON.stringify(linkname)} is a directory`);
+    tree.ensureParent(name, rel, true);
+    const abs = tree.abs(rel);
+    // Hardlinks share the inode's metadata: nothing else to set (containerd does the same).
+    tree.replace(rel, () => linkSync(tree.abs(targetRel), abs));
+    tree.applied.add(rel);
+  }
+
+  #node(rel: string, meta: Meta, header: Header): void {
+    const kind = header.type === 'fifo' ? 'p' : header.type === 'block-device' ? 'b' : 'c';
+    if (kind !== 'p' && !this.#opts.devices) throw refuse(meta.name, 'device nodes are not allowed here');
+    const tree = this.tree;
+    tree.ensureParent(meta.name, rel, true);
+    const abs = tree.abs(rel);
+    const st = tree.lstat(rel);
+    if (st !== undefined) tree.remove(rel, st);
+    mknod(abs, kind, meta.mode, header.devmajor, header.devminor);
+    this.#owner(abs, meta);
+    chmodSync(abs, meta.mode);
+    this.#xattrs(abs, meta);
+    lutimesSync(abs, meta.atime, meta.mtime);
+    tree.applied.add(rel);
+  }
+
+  #owner(abs: string, meta: Meta): void {
+    if (this.#opts.sameOwner) lchownSync(abs, meta.uid, meta.gid);
+  }
+
+  #xattrs(abs: string, meta: Meta): void {
+    for (const [name, value] of meta.xattrs) setXattr(abs, name, value);
+  }
+}
