@@ -1,0 +1,12 @@
+export { chainIDs } from './chain-id.ts';
+export {
+  gcLabelsForConfig,
+  gcLabelsForIndex,
+  gcLabelsForManifest,
+  gcRefContent,
+  gcRefSnapshot,
+} from './gc-labels.ts';
+export { type ImageDetails, ImageService, normalizeName } from './image-service.ts';
+export { type ApplyLayer, type PullDeps, type PullOptions, pullImage, pullLeaseLifetimeMs } from './pull.ts';
+export type { LayerIngest, PullContent } from './pull-content.ts';
+export type * from './types.ts';
