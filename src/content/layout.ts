@@ -8,32 +8,32 @@
 // layout directory while being hashed, are fsynced, checked against the expected digest and size,
 // and only then renamed into blobs/. index.json is replaced by temp file + rename under an exclusive
 // lock file (index-lock.ts), so readers never see a half-written file and concurrent writers never
-// lose each other's entries. The full content store (ingest, resume, Provider/Ingester) is meant to
-// be built on top of this class.
+// lose each other's entries. The content store (store.ts: ingest, resume, Provider/Ingester) is built
+// on top of this class and places its verified ingests with placeBlob.
 
 import { createHash } from 'node:crypto';
-import { type FileHandle, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  CanceledError,
   DataLossError,
   FailedPreconditionError,
   InvalidArgumentError,
   isErrno,
   NotFoundError,
+  ResourceExhaustedError,
 } from '../errdefs/index.ts';
 import {
   AnnotationRefName,
   type Descriptor,
   type Digest,
-  type DigestAlgorithm,
-  formatDigest,
   type Index,
   MediaType,
   parseDigest,
 } from '../oci/image/index.ts';
-import { createIfAbsent, exists, removeIfPresent, replaceFile, syncDir, tempPath } from './atomic-file.ts';
+import { createIfAbsent, removeIfPresent, replaceFile, syncDir, tempPath } from './atomic-file.ts';
+import { streamToFile } from './blob-check.ts';
 import { withIndexLock } from './index-lock.ts';
+import { isIndex, readJson } from './json-file.ts';
 import type { BlobInfo, BlobSource, BlobWriter, ExpectedBlob, SignalOptions } from './types.ts';
 
 export const ociLayoutFile = 'oci-layout';
@@ -87,60 +87,36 @@ export class OciLayout implements BlobWriter {
     expected?: ExpectedBlob,
     options: SignalOptions = {},
   ): Promise<BlobInfo> {
-    const { signal } = options;
-    let fh: FileHandle | undefined;
+    // The temp file sits in the layout directory: same filesystem as blobs/, so it can be linked.
     const tmp = tempPath(this.dir, 'blob');
-    let renamed = false;
     try {
-      const algorithm: DigestAlgorithm = expected
-        ? parseDigest(expected.digest, 'expected digest').algorithm
-        : 'sha256';
-      checkAborted(signal);
-      fh = await open(tmp, 'wx', 0o644);
-      const hash = createHash(algorithm);
-      let size = 0;
-      for await (const chunk of source instanceof Uint8Array ? [source] : source) {
-        checkAborted(signal);
-        size += chunk.byteLength;
-        if (expected?.size !== undefined && size > expected.size) {
-          throw new DataLossError(
-            `blob ${expected.digest}: more than the expected ${expected.size} bytes arrived`,
-          );
-        }
-        hash.update(chunk);
-        await fh.write(chunk);
-      }
-      await fh.sync();
-      await fh.close();
-      fh = undefined;
-      const digest = formatDigest(algorithm, hash.digest('hex'));
-      if (
-        expected &&
-        (digest !== expected.digest || (expected.size !== undefined && size !== expected.size))
-      ) {
-        throw new DataLossError(
-          `blob ${expected.digest}: content does not match: expected digest ${expected.digest}` +
-            ` (size ${expected.size ?? 'any'}), got digest ${digest} (size ${size})`,
-        );
-      }
-      const target = this.blobPath(digest);
-      // Race handled: two writers of the same blob may both find it absent and both rename. The
-      // second rename atomically replaces the file with identical bytes (same digest), so a reader
-      // sees a complete blob either way. When it is present already we just drop our copy.
-      if (await exists(target)) return { digest, size };
-      await mkdir(join(this.dir, 'blobs', algorithm), { recursive: true });
-      await rename(tmp, target);
-      renamed = true;
-      await syncDir(join(this.dir, 'blobs', algorithm));
-      return { digest, size };
-    } catch (err) {
-      // A producer piping into `source` must not wait forever for a reader that gave up.
-      destroySource(source, err);
-      throw err;
+      const info = await streamToFile(tmp, source, expected, options.signal);
+      await this.placeBlob(tmp, info.digest);
+      return info;
     } finally {
-      await fh?.close();
-      if (!renamed) await removeIfPresent(tmp);
+      await removeIfPresent(tmp);
     }
+  }
+
+  /**
+   * Publishes the complete, fsynced, verified file `file` as blob `digest` by hard-linking it into
+   * blobs/ (the caller removes `file`). Returns false when the blob was present already.
+   * Race handled: two writers of the same blob may both get here. link() fails with EEXIST for the
+   * second, which then knows its identical bytes (same digest) are stored and succeeds; unlike a
+   * rename, it never swaps the file under a reader that has it open.
+   */
+  async placeBlob(file: string, digest: Digest): Promise<boolean> {
+    const target = this.blobPath(digest);
+    const dir = join(this.dir, 'blobs', parseDigest(digest).algorithm);
+    await mkdir(dir, { recursive: true });
+    try {
+      await link(file, target);
+    } catch (err) {
+      if (isErrno(err, 'EEXIST')) return false;
+      throw err;
+    }
+    await syncDir(dir);
+    return true;
   }
 
   /** Size and digest of a stored blob; NotFoundError when absent. */
@@ -155,16 +131,29 @@ export class OciLayout implements BlobWriter {
     }
   }
 
-  /** Reads a whole blob (meant for manifests, configs, indexes) and verifies its digest. */
-  async readBlob(digest: Digest): Promise<Buffer> {
+  /**
+   * Reads a whole blob (meant for manifests, configs, indexes) and verifies its digest. A blob larger
+   * than `limit` bytes is refused by its size, before it is read (ResourceExhaustedError).
+   */
+  async readBlob(digest: Digest, limit = Number.POSITIVE_INFINITY): Promise<Buffer> {
     const { algorithm, encoded } = parseDigest(digest, 'blob digest');
-    let data: Buffer;
+    let fh: FileHandle;
     try {
-      data = await readFile(this.blobPath(digest));
+      fh = await open(this.blobPath(digest), 'r');
     } catch (err) {
       if (isErrno(err, 'ENOENT'))
         throw new NotFoundError(`blob ${digest}: not in ${this.dir}`, { cause: err });
       throw err;
+    }
+    let data: Buffer;
+    try {
+      const { size } = await fh.stat();
+      if (size > limit) {
+        throw new ResourceExhaustedError(`blob ${digest}: ${size} bytes, more than the limit of ${limit}`);
+      }
+      data = await fh.readFile();
+    } finally {
+      await fh.close();
     }
     const actual = createHash(algorithm).update(data).digest('hex');
     if (actual !== encoded) {
@@ -199,58 +188,51 @@ export class OciLayout implements BlobWriter {
    */
   async addManifest(desc: Descriptor, refName: string, options: SignalOptions = {}): Promise<void> {
     if (refName === '') throw new InvalidArgumentError('ref name: must not be empty');
-    const info = await this.blobInfo(desc.digest).catch((err: unknown) => {
-      if (!(err instanceof NotFoundError)) throw err;
-      throw new FailedPreconditionError(`manifest ${desc.digest}: write the blob before tagging it`, {
-        cause: err,
-      });
-    });
-    if (info.size !== desc.size) {
-      throw new DataLossError(
-        `manifest ${desc.digest}: descriptor size ${desc.size}, stored blob ${info.size}`,
-      );
-    }
     const entry: Descriptor = { ...desc, annotations: { ...desc.annotations, [AnnotationRefName]: refName } };
-    await withIndexLock(join(this.dir, `${indexFile}.lock`), options.signal, async () => {
-      const index = await this.readIndex();
+    await this.updateIndex(async (index) => {
+      // Checked under the lock: a deleter takes the same lock, so the blob cannot go in between.
+      const info = await this.blobInfo(desc.digest).catch((err: unknown) => {
+        if (!(err instanceof NotFoundError)) throw err;
+        throw new FailedPreconditionError(`manifest ${desc.digest}: write the blob before tagging it`, {
+          cause: err,
+        });
+      });
+      if (info.size !== desc.size) {
+        throw new DataLossError(
+          `manifest ${desc.digest}: descriptor size ${desc.size}, stored blob ${info.size}`,
+        );
+      }
       const at = index.manifests.findIndex((d) => d.annotations?.[AnnotationRefName] === refName);
       if (at >= 0) index.manifests[at] = entry;
       else index.manifests.push(entry);
-      await replaceFile(this.dir, indexFile, JSON.stringify(index));
+      return true;
+    }, options);
+  }
+
+  /** Removes the entry named `refName` from index.json; NotFoundError when there is none. */
+  async removeManifest(refName: string, options: SignalOptions = {}): Promise<Descriptor> {
+    let removed: Descriptor | undefined;
+    await this.updateIndex((index) => {
+      const at = index.manifests.findIndex((d) => d.annotations?.[AnnotationRefName] === refName);
+      if (at < 0)
+        throw new NotFoundError(`ref ${JSON.stringify(refName)}: not in ${join(this.dir, indexFile)}`);
+      [removed] = index.manifests.splice(at, 1);
+      return true;
+    }, options);
+    return removed!;
+  }
+
+  /**
+   * Read-modify-write of index.json under the index lock: `fn` edits `index` in place and returns
+   * whether to write it back. Also the place for anything that must not interleave with tagging.
+   */
+  async updateIndex(
+    fn: (index: Index) => boolean | Promise<boolean>,
+    options: SignalOptions = {},
+  ): Promise<void> {
+    await withIndexLock(join(this.dir, `${indexFile}.lock`), options.signal, async () => {
+      const index = await this.readIndex();
+      if (await fn(index)) await replaceFile(this.dir, indexFile, JSON.stringify(index));
     });
   }
-}
-
-/** Parses a JSON file: NotFoundError (with `missing` as message) when absent, DataLossError when malformed. */
-async function readJson(path: string, missing: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) throw new NotFoundError(missing, { cause: err });
-    throw err;
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    if (err instanceof SyntaxError) throw new DataLossError(`${path}: not valid JSON`, { cause: err });
-    throw err;
-  }
-}
-
-function isIndex(value: unknown): value is Index {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as { schemaVersion?: unknown; manifests?: unknown };
-  return v.schemaVersion === 2 && Array.isArray(v.manifests);
-}
-
-function destroySource(source: BlobSource, err: unknown): void {
-  const stream = source as { destroy?: unknown; destroyed?: unknown };
-  if (typeof stream.destroy === 'function' && stream.destroyed !== true) {
-    (stream.destroy as (e: unknown) => void).call(source, err);
-  }
-}
-
-function checkAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new CanceledError('writing a blob: canceled', { cause: signal.reason });
 }
