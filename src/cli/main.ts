@@ -1,6 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { versionLine } from '../util/version.ts';
 import { configCommand } from './commands/config.ts';
+import { contentCommand } from './commands/content.ts';
+import { imageCommand } from './commands/image.ts';
+import { imagesCommand } from './commands/images.ts';
+import { pullCommand } from './commands/pull.ts';
+import { rmiCommand, tagCommand } from './commands/rmi.ts';
 import { ExitCode } from './exit-codes.ts';
 import { addGlobalOptions, type GlobalOptions } from './global-options.ts';
 import { reportError } from './report-error.ts';
@@ -13,6 +18,12 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   addGlobalOptions(program);
   const globals = () => program.opts<GlobalOptions>();
+  program.addCommand(pullCommand(globals));
+  program.addCommand(imagesCommand(globals));
+  program.addCommand(rmiCommand(globals));
+  program.addCommand(tagCommand(globals));
+  program.addCommand(imageCommand(globals));
+  program.addCommand(contentCommand(globals));
   program.addCommand(configCommand(globals));
   return program;
 }

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { PullPhase, PullProgress } from '../images/types.ts';
+import { formatBytes, shortId } from './format.ts';
 
 // Pull progress for a person: one bar per layer plus a total (bytes, speed, ETA) on a terminal, and
 // one plain line per phase change otherwise (logs and CI stay readable and short).
@@ -7,22 +8,6 @@ import type { PullPhase, PullProgress } from '../images/types.ts';
 export interface ProgressView {
   update(event: PullProgress): void;
   stop(): void;
-}
-
-export function shortId(id: string): string {
-  const hex = id.startsWith('sha256:') ? id.slice(7) : id;
-  return hex.slice(0, 12);
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 const phaseText: Record<PullPhase, string> = {

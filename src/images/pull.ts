@@ -35,7 +35,7 @@ import type { ApplyLayerOptions, ApplyLayerResult } from '../unpack/types.ts';
 import { createLimiter } from '../util/limiter.ts';
 import { chainIDs } from './chain-id.ts';
 import { gcLabelsForConfig, gcLabelsForIndex, gcLabelsForManifest } from './gc-labels.ts';
-import type { PullContent } from './pull-content.ts';
+import type { LayerIngest, PullContent } from './pull-content.ts';
 import type { ProgressListener, PulledImage } from './types.ts';
 
 export type ApplyLayer = (input: Readable, options: ApplyLayerOptions) => Promise<ApplyLayerResult>;
@@ -231,6 +231,10 @@ async function unpackLayers(deps: PullDeps, job: LayerJob): Promise<void> {
         i === 0 ? Promise.resolve() : (committed[i - 1] as ReturnType<typeof deferred>).promise;
       try {
         if (await snapshotExists(snapshotter, chainID)) {
+          // The filesystem is there (another image shares the layer's chain) but maybe not this
+          // image's blob of it (a different compression of the same tar): fetch it so the image is
+          // whole in the store, for push, export and readers of the OCI layout.
+          if (!(await deps.content.has(layer.digest))) await storeBlobOnly(deps, job, layer);
           job.progress({
             id: layer.digest,
             kind: 'layer',
@@ -257,6 +261,32 @@ async function unpackLayers(deps: PullDeps, job: LayerJob): Promise<void> {
   // Report the first failure that is not merely "an earlier layer failed".
   const failure = results.find((r) => r.status === 'rejected');
   if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
+}
+
+/** An ingest for the layer, or undefined when another pull stored the blob since we looked. */
+async function ingestUnlessStored(content: PullContent, layer: Descriptor): Promise<LayerIngest | undefined> {
+  try {
+    return await content.ingest(layer);
+  } catch (err) {
+    if (err instanceof AlreadyExistsError) return undefined;
+    throw err;
+  }
+}
+
+async function storeBlobOnly(deps: PullDeps, job: LayerJob, layer: Descriptor): Promise<void> {
+  const ingest = await ingestUnlessStored(deps.content, layer);
+  if (ingest === undefined) return;
+  deps.metadata.leases.addResource(job.leaseID, { type: 'content', id: layer.digest });
+  try {
+    for await (const _ of downloadStream(deps, job, layer, ingest)) {
+      // downloadStream writes each chunk to the ingest; nothing else wants the bytes
+    }
+    await ingest.commit();
+  } catch (err) {
+    if (err instanceof DataLossError) await ingest.abort();
+    else await ingest.close();
+    throw err;
+  }
 }
 
 async function snapshotExists(snapshotter: Snapshotter, key: string): Promise<boolean> {
@@ -286,21 +316,27 @@ async function unpackOne(
     labels: { 'berth.io/unpack-of': chainID },
     ...(job.signal === undefined ? {} : { signal: job.signal }),
   });
-  let ingest: Awaited<ReturnType<PullContent['ingest']>> | undefined;
+  let ingest: LayerIngest | undefined;
   try {
     const { dir, whiteouts } = await snapshotter.applyDir(key);
     let input: Readable;
     if (await content.has(layer.digest)) {
       input = content.read(layer.digest);
     } else {
-      ingest = await content.ingest(layer);
-      deps.metadata.leases.addResource(job.leaseID, { type: 'content', id: layer.digest });
-      input = Readable.from(downloadStream(deps, job, layer, ingest));
+      ingest = await ingestUnlessStored(content, layer);
+      if (ingest === undefined) {
+        input = content.read(layer.digest);
+      } else {
+        deps.metadata.leases.addResource(job.leaseID, { type: 'content', id: layer.digest });
+        input = Readable.from(downloadStream(deps, job, layer, ingest));
+      }
     }
+    // Bytes from the registry are extracted as they arrive (one pass), so their phase is
+    // 'downloading'; a blob already stored is only extracted.
     job.progress({
       id: layer.digest,
       kind: 'layer',
-      phase: 'downloading',
+      phase: ingest === undefined ? 'extracting' : 'downloading',
       current: ingest?.offset ?? 0,
       total: layer.size,
     });
@@ -316,13 +352,6 @@ async function unpackOne(
     await deps.applyLayer(input, options);
     if (ingest !== undefined) await ingest.commit();
     ingest = undefined;
-    job.progress({
-      id: layer.digest,
-      kind: 'layer',
-      phase: 'extracting',
-      current: layer.size,
-      total: layer.size,
-    });
     if (snapshotter.layersIndependent) await previous;
     try {
       await snapshotter.commit(
@@ -362,7 +391,7 @@ async function* downloadStream(
   deps: PullDeps,
   job: LayerJob,
   layer: Descriptor,
-  ingest: Awaited<ReturnType<PullContent['ingest']>>,
+  ingest: LayerIngest,
 ): AsyncGenerator<Uint8Array> {
   let current = 0;
   for await (const chunk of ingest.held()) {

@@ -1,0 +1,16 @@
+import { Command } from 'commander';
+import type { GlobalOptions } from '../global-options.ts';
+import { imagesCommand } from './images.ts';
+import { pullCommand } from './pull.ts';
+import { inspectImageCommand, rmiCommand, tagCommand } from './rmi.ts';
+
+/** `berth image …`: the same commands grouped, as docker and nerdctl have them. */
+export function imageCommand(globals: () => GlobalOptions): Command {
+  return new Command('image')
+    .description('manage images')
+    .addCommand(imagesCommand(globals, 'ls'))
+    .addCommand(pullCommand(globals))
+    .addCommand(rmiCommand(globals, 'rm'))
+    .addCommand(tagCommand(globals))
+    .addCommand(inspectImageCommand(globals));
+}
