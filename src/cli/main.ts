@@ -1,44 +1,11 @@
-import { Command, CommanderError } from 'commander';
 import { versionLine } from '../util/version.ts';
-import { configCommand } from './commands/config.ts';
-import { contentCommand } from './commands/content.ts';
-import { imageCommand } from './commands/image.ts';
-import { imagesCommand } from './commands/images.ts';
-import { pullCommand } from './commands/pull.ts';
-import { rmiCommand, tagCommand } from './commands/rmi.ts';
-import { ExitCode } from './exit-codes.ts';
-import { addGlobalOptions, type GlobalOptions } from './global-options.ts';
-import { reportError } from './report-error.ts';
 
-function buildProgram(): Command {
-  const program = new Command('berth')
-    .description('berth: OCI images and containers, nerdctl/podman style, without a daemon')
-    .version(versionLine(), '-v, --version', 'print the version')
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
-  addGlobalOptions(program);
-  const globals = () => program.opts<GlobalOptions>();
-  program.addCommand(pullCommand(globals));
-  program.addCommand(imagesCommand(globals));
-  program.addCommand(rmiCommand(globals));
-  program.addCommand(tagCommand(globals));
-  program.addCommand(imageCommand(globals));
-  program.addCommand(contentCommand(globals));
-  program.addCommand(configCommand(globals));
-  return program;
+// The CLI's entry. `berth --version` answers before the command table (commander and every
+// command's imports) is loaded: it is what scripts and health checks run most often.
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+  process.stdout.write(`${versionLine()}\n`);
+} else {
+  const { runProgram } = await import('./program.ts');
+  process.exitCode = await runProgram(argv);
 }
-
-async function main(argv: string[]): Promise<number> {
-  try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
-    return ExitCode.ok;
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // Commander has printed its own message (or the help/version text, with exit code 0).
-      return err.exitCode === 0 ? ExitCode.ok : ExitCode.berthFailed;
-    }
-    return reportError(err);
-  }
-}
-
-process.exitCode = await main(process.argv.slice(2));

@@ -4,10 +4,11 @@
 //   verify   re-hash every blob; corrupt ones are listed and the command fails (DataLossError)
 
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
-import { ContentStore, contentStoreDir, type Info } from '../../content/index.ts';
+import type { ContentStore, Info } from '../../content/index.ts';
 import { DataLossError, NotFoundError } from '../../errdefs/index.ts';
 import { type DigestAlgorithm, formatDigest, parseDigest } from '../../oci/image/index.ts';
 import { configFrom, type GlobalOptions } from '../global-options.ts';
@@ -71,13 +72,15 @@ export function contentCommand(globals: () => GlobalOptions): Command {
 }
 
 function storeDir(globals: () => GlobalOptions): string {
-  return contentStoreDir(configFrom(globals()).root);
+  return join(configFrom(globals()).root, 'content');
 }
 
 /** The store, or undefined when berth has not created one yet (nothing pulled: an empty listing). */
 async function openStore(globals: () => GlobalOptions): Promise<ContentStore | undefined> {
   const dir = storeDir(globals);
   try {
+    // Loaded when a content command runs, not at every start of the CLI.
+    const { ContentStore } = await import('../../content/index.ts');
     return await ContentStore.open(dir);
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;

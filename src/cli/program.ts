@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { versionLine } from '../util/version.ts';
+import { configCommand } from './commands/config.ts';
+import { contentCommand } from './commands/content.ts';
+import { imageCommand } from './commands/image.ts';
+import { imagesCommand } from './commands/images.ts';
+import { pullCommand } from './commands/pull.ts';
+import { rmiCommand, tagCommand } from './commands/rmi.ts';
+import { ExitCode } from './exit-codes.ts';
+import { addGlobalOptions, type GlobalOptions } from './global-options.ts';
+import { reportError } from './report-error.ts';
+
+function buildProgram(): Command {
+  const program = new Command('berth')
+    .description('berth: OCI images and containers, nerdctl/podman style, without a daemon')
+    .version(versionLine(), '-v, --version', 'print the version')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  addGlobalOptions(program);
+  const globals = () => program.opts<GlobalOptions>();
+  program.addCommand(pullCommand(globals));
+  program.addCommand(imagesCommand(globals));
+  program.addCommand(rmiCommand(globals));
+  program.addCommand(tagCommand(globals));
+  program.addCommand(imageCommand(globals));
+  program.addCommand(contentCommand(globals));
+  program.addCommand(configCommand(globals));
+  return program;
+}
+
+export async function runProgram(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed its own message (or the help/version text, with exit code 0).
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.berthFailed;
+    }
+    return reportError(err);
+  }
+}
