@@ -4,6 +4,7 @@ import { configCommand } from './commands/config.ts';
 import { contentCommand } from './commands/content.ts';
 import { imageCommand } from './commands/image.ts';
 import { imagesCommand } from './commands/images.ts';
+import { ociCommand } from './commands/oci.ts';
 import { pullCommand } from './commands/pull.ts';
 import { rmiCommand, tagCommand } from './commands/rmi.ts';
 import { ExitCode } from './exit-codes.ts';
@@ -24,6 +25,7 @@ function buildProgram(): Command {
   program.addCommand(tagCommand(globals));
   program.addCommand(imageCommand(globals));
   program.addCommand(contentCommand(globals));
+  program.addCommand(ociCommand(globals));
   program.addCommand(configCommand(globals));
   return program;
 }

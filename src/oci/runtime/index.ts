@@ -1,0 +1,3 @@
+export * from './state.ts';
+export * from './types.ts';
+export * from './validate-spec.ts';

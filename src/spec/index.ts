@@ -1,0 +1,14 @@
+export * from './capabilities.ts';
+export * from './defaults.ts';
+export * from './generate.ts';
+export * from './image-config.ts';
+export * from './linux-opts.ts';
+export * from './mounts.ts';
+export * from './privileged.ts';
+export * from './process-opts.ts';
+export * from './resolve-in-root.ts';
+export * from './seccomp.ts';
+export * from './seccomp-profile.ts';
+export type * from './types.ts';
+export * from './user.ts';
+export * from './user-files.ts';
