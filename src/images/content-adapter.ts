@@ -50,7 +50,9 @@ export function contentForPull(store: Store): PullContent {
           await w.commit();
         },
         abort: () => w.abort(),
-        close: () => w.close(),
+        // An ingest holding no byte (the registry failed before sending any) has nothing to resume:
+        // removed, so that failed pulls do not leave empty ingest directories behind.
+        close: () => (w.offset === 0 ? w.abort() : w.close()),
       };
     },
     setImage: (name, target) => store.setImage(name, target),

@@ -7,10 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   AlreadyExistsError,
-  DataLossError,
+  CanceledError,
+  DeadlineExceededError,
   InvalidArgumentError,
   isBerthError,
   NotFoundError,
+  UnavailableError,
 } from '../errdefs/index.ts';
 import type { Metadata } from '../metadata/index.ts';
 import {
@@ -158,14 +160,16 @@ async function fetchDocument(
   desc: Descriptor,
   signal: AbortSignal | undefined,
 ): Promise<Document> {
-  checkSizeLimit(desc.size, MAX_MANIFEST_SIZE, `manifest ${desc.digest}`);
+  // One name for the document in every error, the size refusal included (it named no registry).
+  const what = `manifest ${desc.digest} of ${host}/${repo}`;
+  checkSizeLimit(desc.size, MAX_MANIFEST_SIZE, what);
   let bytes: Uint8Array;
   if (await deps.content.has(desc.digest)) {
     bytes = await deps.content.readBytes(desc.digest, MAX_MANIFEST_SIZE);
   } else {
     bytes = await deps.registry.fetchManifest(host, repo, desc.digest, { signal });
   }
-  const doc = parseManifestOrIndex(bytes, desc.mediaType, `manifest ${desc.digest} of ${host}/${repo}`);
+  const doc = parseManifestOrIndex(bytes, desc.mediaType, what);
   await deps.content.put(desc, bytes);
   return doc;
 }
@@ -283,8 +287,8 @@ async function storeBlobOnly(deps: PullDeps, job: LayerJob, layer: Descriptor): 
     }
     await ingest.commit();
   } catch (err) {
-    if (err instanceof DataLossError) await ingest.abort();
-    else await ingest.close();
+    if (isInterruption(err)) await ingest.close();
+    else await ingest.abort();
     throw err;
   }
 }
@@ -312,6 +316,8 @@ async function unpackOne(
   // Overlay layers hold only their own diff, so all of them unpack at once and get their parent at
   // commit; a native snapshot starts as a copy of its parent, so it waits for it.
   if (!snapshotter.layersIndependent) await previous;
+  // Leased before it exists, so a garbage collection running now never sweeps a half-unpacked layer.
+  deps.metadata.leases.addResource(job.leaseID, { type: 'snapshot', id: key });
   await snapshotter.prepare(key, snapshotter.layersIndependent ? undefined : parent, {
     labels: { 'berth.io/unpack-of': chainID },
     ...(job.signal === undefined ? {} : { signal: job.signal }),
@@ -368,14 +374,23 @@ async function unpackOne(
     job.progress({ id: layer.digest, kind: 'layer', phase: 'done', current: layer.size, total: layer.size });
   } catch (err) {
     if (ingest !== undefined) {
-      // Bytes that failed verification are never kept; bytes cut short by the network or a cancel
-      // are, so the next pull resumes with a Range request.
-      if (err instanceof DataLossError) await ingest.abort();
-      else await ingest.close();
+      // Bytes cut short by the network, a stall or a cancel are kept, so the next pull resumes with
+      // a Range request. Any other failure drops them: bytes that failed verification, and also a
+      // layer the unpacker refused (a hostile entry: InvalidArgumentError), which was kept before
+      // although resuming it can only fail the same way (test/integration/pull-hostile.test.ts).
+      if (isInterruption(err)) await ingest.close();
+      else await ingest.abort();
     }
     await removeIfPresent(snapshotter, key);
     throw err;
   }
+}
+
+/** A transfer cut short, whose bytes so far are worth resuming from. */
+function isInterruption(err: unknown): boolean {
+  return (
+    err instanceof UnavailableError || err instanceof DeadlineExceededError || err instanceof CanceledError
+  );
 }
 
 async function removeIfPresent(snapshotter: Snapshotter, key: string): Promise<void> {

@@ -42,7 +42,54 @@ const applier = new LayerApplier({
 const extract = createExtract();
 
 function fail(err: unknown): void {
+  if (draining === undefined && input.digest !== undefined && err instanceof DataLossError) {
+    drain(err);
+    return;
+  }
   stop({ type: 'error', error: toWire(err) });
+}
+
+// Corrupt bytes usually show first as bad gzip/zstd data or a broken tar header, long before the
+// end of the blob. But "the bytes are not the blob" is the diagnosis the user needs (the registry
+// or a proxy served something else): so when a digest was given, stop applying, keep hashing the
+// rest of the input, and at its end report the digest mismatch (naming both digests) with the
+// parse error as cause; only a blob whose digest does match is reported as corrupt by itself.
+let draining: DataLossError | undefined;
+let inputEnded = false;
+
+function drain(err: DataLossError): void {
+  draining = err;
+  applier.abort();
+  decompressor.destroy();
+  extract.destroy();
+  // Bytes given to the decompressor and not yet acknowledged will never be: the main thread's flow
+  // control counts them as in flight.
+  if (unacked > 0) post({ type: 'ack', bytes: unacked });
+  unacked = 0;
+  if (inputEnded) endDrain();
+}
+
+function endDrain(): void {
+  const cause = draining as DataLossError;
+  const what = `layer ${input.digest ?? ''}`;
+  const digest = `${input.digestAlgorithm}:${compressedHash.digest('hex')}`;
+  if (input.size !== undefined && size !== input.size) {
+    stop({
+      type: 'error',
+      error: toWire(
+        new DataLossError(`${what}: size mismatch: expected ${input.size} bytes, read ${size}`, { cause }),
+      ),
+    });
+  } else if (digest !== input.digest) {
+    stop({
+      type: 'error',
+      error: toWire(
+        new DataLossError(`${what}: digest mismatch: expected ${input.digest}, got ${digest}`, { cause }),
+      ),
+    });
+  } else {
+    stop({ type: 'error', error: toWire(cause) });
+  }
 }
 
 /** Closes the open file, sends the last message and stops taking input. */
@@ -65,14 +112,21 @@ port.on('message', (msg: ToWorker) => {
     return;
   }
   if (msg.type === 'end') {
-    decompressor.end();
+    inputEnded = true;
+    if (draining !== undefined) endDrain();
+    else decompressor.end();
     return;
   }
   const chunk = Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
   compressedHash.update(chunk);
   size += chunk.length;
   if (input.size !== undefined && size > input.size) {
-    fail(new DataLossError(`layer ${input.digest ?? ''} is longer than its descriptor's size ${input.size}`));
+    const longer = `layer ${input.digest ?? ''} is longer than its descriptor's size ${input.size}`;
+    stop({ type: 'error', error: toWire(new DataLossError(longer, draining ? { cause: draining } : {})) });
+    return;
+  }
+  if (draining !== undefined) {
+    post({ type: 'ack', bytes: chunk.length });
     return;
   }
   if (decompressor.write(chunk)) post({ type: 'ack', bytes: chunk.length });
@@ -92,7 +146,7 @@ decompressor.on('error', (err) =>
 
 // Uncompressed side: hash, walk and parse the same bytes.
 decompressor.on('data', (chunk: Buffer) => {
-  if (failed) return;
+  if (failed || draining !== undefined) return;
   diffHash.update(chunk);
   uncompressedSize += chunk.length;
   try {
@@ -125,6 +179,7 @@ extract.on('entry', (header: Header, stream, next: (err?: Error | null) => void)
     return;
   }
   stream.on('data', (chunk: unknown) => {
+    if (failed || draining !== undefined) return;
     try {
       sink?.write(chunk as Uint8Array);
     } catch (err) {
@@ -132,7 +187,7 @@ extract.on('entry', (header: Header, stream, next: (err?: Error | null) => void)
     }
   });
   stream.on('end', () => {
-    if (failed) return;
+    if (failed || draining !== undefined) return;
     try {
       sink?.end();
     } catch (err) {
@@ -149,7 +204,8 @@ extract.on('finish', () => {
     post({ type: 'done', result: verify() });
     port.close();
   } catch (err) {
-    fail(err);
+    // Not fail(): every byte is hashed and verify() checked the digest first; nothing to drain.
+    stop({ type: 'error', error: toWire(err) });
   }
 });
 

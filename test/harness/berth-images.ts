@@ -19,13 +19,22 @@ export interface TestImageServices {
   registry: RegistryClient;
 }
 
+export interface TestImageServicesOptions {
+  snapshotter?: 'overlayfs' | 'native';
+  host?: string;
+  creds?: Credentials;
+  root?: string;
+  /** The registry client's stall timeout (default: the client's own 60 s): short for stall tests. */
+  stallTimeoutMs?: number;
+}
+
 /**
  * berth's image services on a fresh temp root, wired as the CLI wires them, with explicit
  * credentials for one registry host instead of ~/.docker/config.json. Closed when the test ends.
  */
 export async function testImageServices(
   t: Pick<TestContext, 'after'>,
-  options: { snapshotter?: 'overlayfs' | 'native'; host?: string; creds?: Credentials; root?: string } = {},
+  options: TestImageServicesOptions = {},
 ): Promise<TestImageServices> {
   const root = options.root ?? tempDir(t, 'root');
   const content = await ContentStore.create(join(root, 'content'));
@@ -35,6 +44,7 @@ export async function testImageServices(
       ? { credentials: staticCredentials(options.host, options.creds) }
       : {}),
     retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 200 },
+    ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
   });
   t.after(async () => {
     await registry.close();

@@ -1,6 +1,8 @@
 // A fault-injecting HTTP proxy in front of a real test registry, for the failures a healthy
 // registry never produces: 429 with Retry-After, a 500 once, a truncated or corrupted body, a CDN
-// that ignores Range, a redirect of blobs to a second "storage" port, a body that stalls.
+// that ignores Range, a redirect of blobs to a second "storage" port, a body that stalls, and a
+// `replace` answer with given bytes (documents a real registry refuses to store: Docker schema 1,
+// over 4 MiB, malformed digests).
 // Every request is recorded; the storage port records the headers it was sent, so tests can check
 // that the registry's Authorization never reaches it.
 
@@ -21,7 +23,9 @@ export type Fault =
   | { kind: 'corrupt' }
   | { kind: 'ignore-range' }
   | { kind: 'redirect' }
-  | { kind: 'stall'; afterBytes: number };
+  | { kind: 'stall'; afterBytes: number }
+  /** Answers without asking the registry: `body` (headers only to a HEAD) with Content-Length set. */
+  | { kind: 'replace'; status?: number; headers: Record<string, string>; body: Uint8Array };
 
 export interface FaultRule {
   method?: string;
@@ -98,6 +102,16 @@ export async function startFaultProxy(t: Pick<TestContext, 'after'>, upstream: s
       req.resume();
       res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
       res.end(JSON.stringify({ errors: [{ code: 'INJECTED', message: `injected ${fault.status}` }] }));
+      return;
+    }
+    if (fault?.kind === 'replace') {
+      use();
+      req.resume();
+      res.writeHead(fault.status ?? 200, {
+        ...fault.headers,
+        'content-length': String(fault.body.byteLength),
+      });
+      res.end(req.method === 'HEAD' ? undefined : fault.body);
       return;
     }
     const headers = { ...req.headers };
