@@ -39,9 +39,11 @@ export const layers: Record<string, number> = {
 /**
  * Imports across one layer that the design's table does not forbid in spirit, each with its reason.
  * reference → oci/image: a reference's digest is an image-spec digest, parsed by the one parser.
+ * util → errdefs: shared helpers (the JSON field checkers) throw the project's error classes.
  */
 export const sameLayerAllowed: Record<string, readonly string[]> = {
   reference: ['oci/image'],
+  util: ['errdefs'],
 };
 
 /** The folder (a key of `layers`) a file under src/ belongs to, or undefined. */
