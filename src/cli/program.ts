@@ -6,6 +6,7 @@ import { imageCommand } from './commands/image.ts';
 import { imagesCommand } from './commands/images.ts';
 import { ociCommand } from './commands/oci.ts';
 import { pullCommand } from './commands/pull.ts';
+import { pushCommand } from './commands/push.ts';
 import { rmiCommand, tagCommand } from './commands/rmi.ts';
 import { ExitCode } from './exit-codes.ts';
 import { addGlobalOptions, type GlobalOptions } from './global-options.ts';
@@ -20,6 +21,7 @@ function buildProgram(): Command {
   addGlobalOptions(program);
   const globals = () => program.opts<GlobalOptions>();
   program.addCommand(pullCommand(globals));
+  program.addCommand(pushCommand(globals));
   program.addCommand(imagesCommand(globals));
   program.addCommand(rmiCommand(globals));
   program.addCommand(tagCommand(globals));

@@ -17,6 +17,8 @@ const phaseText: Record<PullPhase, string> = {
   extracting: 'Extracting',
   done: 'Pull complete',
   exists: 'Already exists',
+  uploading: 'Pushing',
+  pushed: 'Pushed',
 };
 
 /** Plain lines: printed when a phase changes, never for byte counts. */
@@ -81,7 +83,7 @@ export function barProgress(out: NodeJS.WriteStream): ProgressView {
         bars.set(e.id, entry);
       }
       const secs = (Date.now() - entry.started) / 1000;
-      const finished = e.phase === 'done' || e.phase === 'exists';
+      const finished = e.phase === 'done' || e.phase === 'exists' || e.phase === 'pushed';
       const current = finished ? Math.max(e.total, 1) : e.current;
       entry.bar.setTotal(Math.max(e.total, 1));
       entry.bar.update(current, {

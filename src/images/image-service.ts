@@ -19,6 +19,7 @@ import { formatReference, parseReference } from '../reference/index.ts';
 import { chainIDs } from './chain-id.ts';
 import { type PullDeps, type PullOptions, pullImage } from './pull.ts';
 import type { PullContent } from './pull-content.ts';
+import { type PushedImage, type PushOptions, pushImage } from './push-image.ts';
 import type { PulledImage } from './types.ts';
 
 export interface ImageDetails {
@@ -53,6 +54,10 @@ export class ImageService {
 
   pull(ref: string, options: PullOptions = {}): Promise<PulledImage> {
     return pullImage(this.deps, ref, options);
+  }
+
+  push(ref: string, options: PushOptions = {}): Promise<PushedImage> {
+    return pushImage(this, ref, options);
   }
 
   /** The stored record for a name (short forms normalised), or NotFoundError naming it. */

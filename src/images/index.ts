@@ -9,4 +9,5 @@ export {
 export { type ImageDetails, ImageService, normalizeName } from './image-service.ts';
 export { type ApplyLayer, type PullDeps, type PullOptions, pullImage, pullLeaseLifetimeMs } from './pull.ts';
 export type { LayerIngest, PullContent } from './pull-content.ts';
+export { type PushedImage, type PushOptions, pushImage } from './push-image.ts';
 export type * from './types.ts';

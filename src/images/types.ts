@@ -7,7 +7,16 @@ import type { Descriptor } from '../oci/image/index.ts';
  * waiting → downloading → (verifying) → extracting → done, or straight to `exists` when the snapshot or
  * blob was already present. `current`/`total` count compressed bytes received.
  */
-export type PullPhase = 'resolving' | 'waiting' | 'downloading' | 'extracting' | 'done' | 'exists';
+export type PullPhase =
+  | 'resolving'
+  | 'waiting'
+  | 'downloading'
+  | 'extracting'
+  | 'done'
+  | 'exists'
+  // a push's phases (push-image.ts): uploading → pushed, or exists when the registry had the blob
+  | 'uploading'
+  | 'pushed';
 
 export interface PullProgress {
   /** The blob's digest, or the reference while resolving. */

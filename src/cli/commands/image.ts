@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { GlobalOptions } from '../global-options.ts';
 import { imagesCommand } from './images.ts';
 import { pullCommand } from './pull.ts';
+import { pushCommand } from './push.ts';
 import { inspectImageCommand, rmiCommand, tagCommand } from './rmi.ts';
 
 /** `berth image …`: the same commands grouped, as docker and nerdctl have them. */
@@ -10,6 +11,7 @@ export function imageCommand(globals: () => GlobalOptions): Command {
     .description('manage images')
     .addCommand(imagesCommand(globals, 'ls'))
     .addCommand(pullCommand(globals))
+    .addCommand(pushCommand(globals))
     .addCommand(rmiCommand(globals, 'rm'))
     .addCommand(tagCommand(globals))
     .addCommand(inspectImageCommand(globals));
