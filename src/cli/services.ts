@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/index.ts';
 import { ContentStore } from '../content/index.ts';
 import { contentForPull } from '../images/content-adapter.ts';
-import { ImageService } from '../images/index.ts';
+import { collectGarbage, type GcResult, ImageService } from '../images/index.ts';
 import { openMetadata } from '../metadata/index.ts';
 import { chainCredentials, dockerConfigCredentials, RegistryClient } from '../registry/index.ts';
 import { openSnapshotter } from '../snapshot/index.ts';
@@ -14,6 +14,8 @@ import { applyLayer } from '../unpack/index.ts';
 export interface ImageServices extends AsyncDisposable {
   images: ImageService;
   content: ContentStore;
+  /** The garbage collector over these services' stores. */
+  collectGarbage(options?: { dryRun?: boolean }): Promise<GcResult>;
 }
 
 /** Credentials for the CLI: ~/.docker/config.json (auths, credsStore, credHelpers), as docker does. */
@@ -29,11 +31,12 @@ export async function openImageServices(config: Config): Promise<ImageServices> 
     hostsDir: config.registry.config_path,
     credentials: cliCredentials(),
   });
+  const snapshotter = openSnapshotter(config.images.snapshotter, config.root, metadata);
   const images = new ImageService({
     registry,
     content: contentForPull(content),
     metadata,
-    snapshotter: openSnapshotter(config.images.snapshotter, config.root, metadata),
+    snapshotter,
     applyLayer,
     maxConcurrentDownloads: config.images.max_concurrent_downloads,
     maxConfigSize: config.images.max_config_size,
@@ -41,6 +44,7 @@ export async function openImageServices(config: Config): Promise<ImageServices> 
   return {
     images,
     content,
+    collectGarbage: (options = {}) => collectGarbage({ metadata, content, snapshotter }, options),
     async [Symbol.asyncDispose]() {
       await registry.close();
       metadata.close();

@@ -1,4 +1,5 @@
 export { chainIDs } from './chain-id.ts';
+export { collectGarbage, type GcDeps, type GcResult } from './gc.ts';
 export {
   gcLabelsForConfig,
   gcLabelsForIndex,
@@ -6,6 +7,7 @@ export {
   gcRefContent,
   gcRefSnapshot,
 } from './gc-labels.ts';
+export { leavesFirst, markReachable } from './gc-mark.ts';
 export { type ImageDetails, ImageService, normalizeName } from './image-service.ts';
 export { type ApplyLayer, type PullDeps, type PullOptions, pullImage, pullLeaseLifetimeMs } from './pull.ts';
 export type { LayerIngest, PullContent } from './pull-content.ts';

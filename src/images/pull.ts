@@ -61,10 +61,31 @@ export interface PullOptions {
 /** How long a pull's lease protects what it wrote if the process dies mid-pull (then GC may sweep). */
 export const pullLeaseLifetimeMs = 60 * 60 * 1000;
 
+/**
+ * Pulls `refText`. Everything the pull reads or writes (blobs, extract and committed snapshots) is
+ * added to its lease *before* it is looked at or created, so a garbage collection running at the
+ * same time either sees the lease and keeps it, or ran before and the pull finds it absent and
+ * fetches it again (src/images/gc.ts). The lease goes when the image record exists.
+ */
 export async function pullImage(
   deps: PullDeps,
   refText: string,
   options: PullOptions = {},
+): Promise<PulledImage> {
+  const leaseID = `pull-${randomBytes(8).toString('hex')}`;
+  deps.metadata.leases.create({ id: leaseID, expires: new Date(Date.now() + pullLeaseLifetimeMs) });
+  try {
+    return await pullLeased(deps, refText, options, leaseID);
+  } finally {
+    deps.metadata.leases.delete(leaseID);
+  }
+}
+
+async function pullLeased(
+  deps: PullDeps,
+  refText: string,
+  options: PullOptions,
+  leaseID: string,
 ): Promise<PulledImage> {
   const { registry, content, metadata } = deps;
   const signal = options.signal;
@@ -77,12 +98,12 @@ export async function pullImage(
 
   progress({ id: name, kind: 'index', phase: 'resolving', current: 0, total: 0 });
   const target = await registry.resolve(host, repo, manifestTarget(ref), { signal });
-  const top = await fetchDocument(deps, host, repo, target, signal);
+  const top = await fetchDocument(deps, leaseID, host, repo, target, signal);
   let manifestDesc = target;
   let manifest: Manifest;
   if (top.kind === 'index') {
     manifestDesc = selectManifest(top.index, platform, name);
-    const chosen = await fetchDocument(deps, host, repo, manifestDesc, signal);
+    const chosen = await fetchDocument(deps, leaseID, host, repo, manifestDesc, signal);
     if (chosen.kind !== 'manifest') {
       throw new InvalidArgumentError(
         `${name}: index entry ${manifestDesc.digest} is an index, not an image manifest`,
@@ -92,7 +113,7 @@ export async function pullImage(
   } else {
     manifest = top.manifest;
   }
-  const config = await fetchConfig(deps, host, repo, manifest.config, signal);
+  const config = await fetchConfig(deps, leaseID, host, repo, manifest.config, signal);
   const diffIDs = config.rootfs.diff_ids;
   if (diffIDs.length !== manifest.layers.length) {
     throw new InvalidArgumentError(
@@ -112,34 +133,27 @@ export async function pullImage(
       },
     );
   }
-
-  const leaseID = `pull-${randomBytes(8).toString('hex')}`;
-  metadata.leases.create({ id: leaseID, expires: new Date(Date.now() + pullLeaseLifetimeMs) });
-  try {
-    await unpackLayers(deps, {
-      host,
-      repo,
+  await unpackLayers(deps, {
+    host,
+    repo,
+    name,
+    layers: manifest.layers,
+    diffIDs,
+    chain,
+    leaseID,
+    progress,
+    signal,
+  });
+  metadata.transaction(() => {
+    if (top.kind === 'index') metadata.content.set(target.digest, gcLabelsForIndex(top.index));
+    metadata.content.set(manifestDesc.digest, gcLabelsForManifest(manifest));
+    metadata.content.set(manifest.config.digest, gcLabelsForConfig(deps.snapshotter.name, chain.at(-1)));
+    metadata.images.put({
       name,
-      layers: manifest.layers,
-      diffIDs,
-      chain,
-      leaseID,
-      progress,
-      signal,
+      target: { mediaType: target.mediaType, digest: target.digest, size: target.size },
     });
-    metadata.transaction(() => {
-      if (top.kind === 'index') metadata.content.set(target.digest, gcLabelsForIndex(top.index));
-      metadata.content.set(manifestDesc.digest, gcLabelsForManifest(manifest));
-      metadata.content.set(manifest.config.digest, gcLabelsForConfig(deps.snapshotter.name, chain.at(-1)));
-      metadata.images.put({
-        name,
-        target: { mediaType: target.mediaType, digest: target.digest, size: target.size },
-      });
-    });
-    await content.setImage(name, target);
-  } finally {
-    metadata.leases.delete(leaseID);
-  }
+  });
+  await content.setImage(name, target);
   return {
     name,
     target,
@@ -155,11 +169,13 @@ type Document = ReturnType<typeof parseManifestOrIndex>;
 /** A manifest or index: from the store when held, else from the registry (digest-verified there). */
 async function fetchDocument(
   deps: PullDeps,
+  leaseID: string,
   host: string,
   repo: string,
   desc: Descriptor,
   signal: AbortSignal | undefined,
 ): Promise<Document> {
+  deps.metadata.leases.addResource(leaseID, { type: 'content', id: desc.digest });
   // One name for the document in every error, the size refusal included (it named no registry).
   const what = `manifest ${desc.digest} of ${host}/${repo}`;
   checkSizeLimit(desc.size, MAX_MANIFEST_SIZE, what);
@@ -176,11 +192,13 @@ async function fetchDocument(
 
 async function fetchConfig(
   deps: PullDeps,
+  leaseID: string,
   host: string,
   repo: string,
   desc: Descriptor,
   signal: AbortSignal | undefined,
 ): Promise<ImageConfig> {
+  deps.metadata.leases.addResource(leaseID, { type: 'content', id: desc.digest });
   const what = `image config ${desc.digest} of ${host}/${repo}`;
   checkSizeLimit(desc.size, deps.maxConfigSize, what);
   let bytes: Uint8Array;
@@ -234,6 +252,8 @@ async function unpackLayers(deps: PullDeps, job: LayerJob): Promise<void> {
       const previous =
         i === 0 ? Promise.resolve() : (committed[i - 1] as ReturnType<typeof deferred>).promise;
       try {
+        metadata.leases.addResource(job.leaseID, { type: 'content', id: layer.digest });
+        metadata.leases.addResource(job.leaseID, { type: 'snapshot', id: chainID });
         if (await snapshotExists(snapshotter, chainID)) {
           // The filesystem is there (another image shares the layer's chain) but maybe not this
           // image's blob of it (a different compression of the same tar): fetch it so the image is
@@ -249,7 +269,6 @@ async function unpackLayers(deps: PullDeps, job: LayerJob): Promise<void> {
         } else {
           await unpackOne(deps, job, layer, i, chainID, parent, previous);
         }
-        metadata.leases.addResource(job.leaseID, { type: 'snapshot', id: chainID });
         await previous;
         committed[i]?.resolve();
       } catch (err) {
@@ -280,7 +299,6 @@ async function ingestUnlessStored(content: PullContent, layer: Descriptor): Prom
 async function storeBlobOnly(deps: PullDeps, job: LayerJob, layer: Descriptor): Promise<void> {
   const ingest = await ingestUnlessStored(deps.content, layer);
   if (ingest === undefined) return;
-  deps.metadata.leases.addResource(job.leaseID, { type: 'content', id: layer.digest });
   try {
     for await (const _ of downloadStream(deps, job, layer, ingest)) {
       // downloadStream writes each chunk to the ingest; nothing else wants the bytes
@@ -333,7 +351,6 @@ async function unpackOne(
       if (ingest === undefined) {
         input = content.read(layer.digest);
       } else {
-        deps.metadata.leases.addResource(job.leaseID, { type: 'content', id: layer.digest });
         input = Readable.from(downloadStream(deps, job, layer, ingest));
       }
     }

@@ -63,4 +63,6 @@ export interface Snapshotter {
    * must be written there: as overlay whiteout devices, or applied by deleting from the parent's copy.
    */
   applyDir(key: string): Promise<{ dir: string; whiteouts: 'overlay' | 'apply' }>;
+  /** Deletes snapshot directories that have no row (a crash, or rows removed by the collector). */
+  cleanup(): Promise<string[]>;
 }

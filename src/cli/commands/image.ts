@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { GlobalOptions } from '../global-options.ts';
 import { imagesCommand } from './images.ts';
+import { pruneCommand } from './prune.ts';
 import { pullCommand } from './pull.ts';
 import { pushCommand } from './push.ts';
 import { inspectImageCommand, rmiCommand, tagCommand } from './rmi.ts';
@@ -10,6 +11,7 @@ export function imageCommand(globals: () => GlobalOptions): Command {
   return new Command('image')
     .description('manage images')
     .addCommand(imagesCommand(globals, 'ls'))
+    .addCommand(pruneCommand(globals))
     .addCommand(pullCommand(globals))
     .addCommand(pushCommand(globals))
     .addCommand(rmiCommand(globals, 'rm'))

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { leavesFirst, markReachable } from '../../src/images/gc-mark.ts';
+
+const C = 'containerd.io/gc.ref.content';
+const S = 'containerd.io/gc.ref.snapshot.overlayfs';
+
+test('marking follows content labels to blobs and snapshot labels and parents to snapshots', () => {
+  const marked = markReachable({
+    rootBlobs: ['index'],
+    rootSnapshots: ['view-1'],
+    blobLabels: new Map<string, Record<string, string>>([
+      ['index', { [`${C}.m.0`]: 'manifest' }],
+      ['manifest', { [`${C}.config`]: 'config', [`${C}.l.0`]: 'layer0', [`${C}.l.1`]: 'layer1' }],
+      ['config', { [S]: 'chain1', 'containerd.io/gc.ref.snapshot.native': 'other' }],
+      ['orphan', { [`${C}.l.0`]: 'orphan-layer' }],
+    ]),
+    snapshotParents: new Map([
+      ['chain1', 'chain0'],
+      ['chain0', undefined],
+      ['view-1', 'chainX'],
+      ['chainX', undefined],
+      ['lonely', undefined],
+    ]),
+    snapshotter: 'overlayfs',
+  });
+  assert.deepEqual([...marked.blobs].sort(), ['config', 'index', 'layer0', 'layer1', 'manifest']);
+  assert.deepEqual([...marked.snapshots].sort(), ['chain0', 'chain1', 'chainX', 'view-1']);
+});
+
+test('snapshots are removed leaves first, whatever order they come in', () => {
+  const parents = new Map<string, string | undefined>([
+    ['a', undefined],
+    ['b', 'a'],
+    ['c', 'b'],
+    ['d', 'a'],
+    ['kept', undefined],
+  ]);
+  const order = leavesFirst(['a', 'b', 'c', 'd'], parents);
+  assert.equal(order.length, 4);
+  for (const [child, parent] of [
+    ['b', 'a'],
+    ['c', 'b'],
+    ['d', 'a'],
+  ] as const) {
+    assert.ok(order.indexOf(child) < order.indexOf(parent), `${child} before ${parent}: ${order.join()}`);
+  }
+});
