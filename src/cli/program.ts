@@ -5,6 +5,7 @@ import { contentCommand } from './commands/content.ts';
 import { imageCommand } from './commands/image.ts';
 import { imagesCommand } from './commands/images.ts';
 import { ociCommand } from './commands/oci.ts';
+import { systemCommand } from './commands/prune.ts';
 import { pullCommand } from './commands/pull.ts';
 import { pushCommand } from './commands/push.ts';
 import { rmiCommand, tagCommand } from './commands/rmi.ts';
@@ -27,6 +28,7 @@ function buildProgram(): Command {
   program.addCommand(tagCommand(globals));
   program.addCommand(imageCommand(globals));
   program.addCommand(contentCommand(globals));
+  program.addCommand(systemCommand(globals));
   program.addCommand(ociCommand(globals));
   program.addCommand(configCommand(globals));
   return program;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/index.ts';
 import { ContentStore } from '../content/index.ts';
 import { contentForPull } from '../images/content-adapter.ts';
-import { collectGarbage, type GcResult, ImageService } from '../images/index.ts';
+import { collectGarbage, type GcOptions, type GcResult, ImageService } from '../images/index.ts';
 import { openMetadata } from '../metadata/index.ts';
 import { chainCredentials, dockerConfigCredentials, RegistryClient } from '../registry/index.ts';
 import { openSnapshotter } from '../snapshot/index.ts';
@@ -15,7 +15,7 @@ export interface ImageServices extends AsyncDisposable {
   images: ImageService;
   content: ContentStore;
   /** The garbage collector over these services' stores. */
-  collectGarbage(options?: { dryRun?: boolean }): Promise<GcResult>;
+  collectGarbage(options?: GcOptions): Promise<GcResult>;
 }
 
 /** Credentials for the CLI: ~/.docker/config.json (auths, credsStore, credHelpers), as docker does. */

@@ -3,6 +3,9 @@
 // (by key); edges are the GC labels pulls write (gc-labels.ts) and snapshot parents.
 import { gcRefContent, gcRefSnapshot } from './gc-labels.ts';
 
+/** containerd's label making a blob or snapshot a root by itself (a person's "keep this"). */
+export const gcRoot = 'containerd.io/gc.root';
+
 export interface GcGraph {
   /** Digests held directly: image targets, leased blobs. */
   rootBlobs: Iterable<string>;
@@ -70,4 +73,14 @@ export function leavesFirst(
     }
   }
   return order;
+}
+
+/**
+ * The snapshot keys a lease's `snapshot` resource protects. leases.ts documents the id as
+ * `<snapshotter>/<key>`, while pulls lease the bare key (chain IDs, `extract-…`); keys may contain
+ * '/' themselves. A collector errs on the side of keeping: both readings are protected.
+ */
+export function leasedSnapshotKeys(resourceID: string, snapshotter: string): string[] {
+  const prefix = `${snapshotter}/`;
+  return resourceID.startsWith(prefix) ? [resourceID, resourceID.slice(prefix.length)] : [resourceID];
 }

@@ -1,5 +1,14 @@
 export { chainIDs } from './chain-id.ts';
-export { collectGarbage, type GcDeps, type GcResult } from './gc.ts';
+export {
+  collectGarbage,
+  type GcContent,
+  type GcDeps,
+  type GcOptions,
+  type GcResult,
+  type GcRootSource,
+  staleIngestMs,
+  staleTempMs,
+} from './gc.ts';
 export {
   gcLabelsForConfig,
   gcLabelsForIndex,
@@ -7,7 +16,7 @@ export {
   gcRefContent,
   gcRefSnapshot,
 } from './gc-labels.ts';
-export { leavesFirst, markReachable } from './gc-mark.ts';
+export { gcRoot, leasedSnapshotKeys, leavesFirst, markReachable } from './gc-mark.ts';
 export { type ImageDetails, ImageService, normalizeName } from './image-service.ts';
 export { type ApplyLayer, type PullDeps, type PullOptions, pullImage, pullLeaseLifetimeMs } from './pull.ts';
 export type { LayerIngest, PullContent } from './pull-content.ts';

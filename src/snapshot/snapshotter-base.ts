@@ -131,7 +131,6 @@ export abstract class SnapshotterBase implements Snapshotter {
 
   /** Deletes directories that have no row (left by a crash between the two steps of create/remove). */
   async cleanup(): Promise<string[]> {
-    const known = new Set(this.metadata.snapshots.list(this.name).map((r) => String(r.id)));
     const removed: string[] = [];
     let names: string[];
     try {
@@ -140,6 +139,10 @@ export abstract class SnapshotterBase implements Snapshotter {
       if (isErrno(err, 'ENOENT')) return removed;
       throw err;
     }
+    // Race handled: a snapshot created concurrently (a pull during `berth image prune`) gets its row
+    // before its directory. Reading the rows *after* listing the directories means every directory
+    // listed had its row committed by then; rows read first would miss it and delete a live layer.
+    const known = new Set(this.metadata.snapshots.list(this.name).map((r) => String(r.id)));
     for (const name of names) {
       if (known.has(name)) continue;
       await rm(join(this.root, name), { recursive: true, force: true });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setImmediate as yieldLoop } from 'node:timers/promises';
+import { ingestDirFor } from '../../src/content/ingest-files.ts';
 import { collectGarbage } from '../../src/images/index.ts';
 import { mountAll, unmountAll } from '../../src/mount/index.ts';
 import { type TestImageServices, testImageServices } from '../harness/berth-images.ts';
@@ -94,6 +96,42 @@ describe('garbage collection of pulled images', { skip }, () => {
       result.blobsRemoved.map((b) => b.digest),
       [info.digest],
     );
+  });
+
+  test("stale partial ingests and crashed writers' leftovers are swept; fresh and leased ones stay", async (t) => {
+    const s = await testImageServices(t);
+    const partial = async (ref: string, bytes: string) => {
+      const digest = `sha256:${createHash('sha256').update(`${bytes}-whole`).digest('hex')}`;
+      const w = await s.content.writer(ref, { digest, size: 100 });
+      await w.write(Buffer.from(bytes));
+      await w.close();
+      return digest;
+    };
+    await partial('old', 'old bytes');
+    await partial('fresh', 'fresh bytes');
+    const leasedDigest = await partial('old-but-leased', 'leased bytes');
+    s.metadata.leases.create({ id: 'pull', expires: new Date(Date.now() + 60_000) });
+    s.metadata.leases.addResource('pull', { type: 'content', id: leasedDigest });
+    // Age two ingests past the threshold: their recorded update time is the writer's, a file.
+    const aDayAgo = new Date(Date.now() - 25 * 3600 * 1000).toISOString();
+    for (const ref of ['old', 'old-but-leased']) {
+      writeFileSync(join(ingestDirFor(s.content.ingestRoot, ref), 'updatedat'), aDayAgo);
+    }
+    const oldTemp = join(s.content.dir, '.tmp-blob-crashed');
+    const newTemp = join(s.content.dir, '.tmp-blob-writing');
+    writeFileSync(oldTemp, 'x');
+    writeFileSync(newTemp, 'y');
+    utimesSync(oldTemp, new Date(Date.now() - 2 * 3600 * 1000), new Date(Date.now() - 2 * 3600 * 1000));
+    mkdirSync(join(s.content.ingestRoot, '.trash-deadbeef'));
+
+    const result = await gc(s);
+    assert.deepEqual(result.ingestsRemoved, ['old']);
+    assert.deepEqual(
+      result.leftoversRemoved.sort(),
+      [oldTemp, join(s.content.ingestRoot, '.trash-deadbeef')].sort(),
+    );
+    assert.deepEqual((await s.content.ingests()).map((i) => i.ref).sort(), ['fresh', 'old-but-leased']);
+    assert.equal(existsSync(newTemp), true, 'a temp file being written is left alone');
   });
 
   test('collections running throughout a pull leave the pulled image whole', async (t) => {

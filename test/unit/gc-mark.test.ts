@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { leavesFirst, markReachable } from '../../src/images/gc-mark.ts';
+import { leasedSnapshotKeys, leavesFirst, markReachable } from '../../src/images/gc-mark.ts';
 
 const C = 'containerd.io/gc.ref.content';
 const S = 'containerd.io/gc.ref.snapshot.overlayfs';
@@ -45,4 +45,31 @@ test('snapshots are removed leaves first, whatever order they come in', () => {
   ] as const) {
     assert.ok(order.indexOf(child) < order.indexOf(parent), `${child} before ${parent}: ${order.join()}`);
   }
+});
+
+test('a leased snapshot id protects both readings: <snapshotter>/<key> and a bare key', () => {
+  assert.deepEqual(leasedSnapshotKeys('overlayfs/sha256:abc', 'overlayfs'), [
+    'overlayfs/sha256:abc',
+    'sha256:abc',
+  ]);
+  assert.deepEqual(leasedSnapshotKeys('sha256:abc', 'overlayfs'), ['sha256:abc']);
+  assert.deepEqual(leasedSnapshotKeys('native/x', 'overlayfs'), ['native/x']);
+});
+
+test('a cycle of labels or parents ends the walk; roots that name nothing are kept as given', () => {
+  const marked = markReachable({
+    rootBlobs: ['a', 'missing'],
+    rootSnapshots: ['s1'],
+    blobLabels: new Map<string, Record<string, string>>([
+      ['a', { [`${C}.x`]: 'b' }],
+      ['b', { [`${C}.x`]: 'a', [`${C}`]: 'c' }],
+    ]),
+    snapshotParents: new Map([
+      ['s1', 's2'],
+      ['s2', 's1'],
+    ]),
+    snapshotter: 'overlayfs',
+  });
+  assert.deepEqual([...marked.blobs].sort(), ['a', 'b', 'c', 'missing']);
+  assert.deepEqual([...marked.snapshots].sort(), ['s1', 's2']);
 });
