@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { versionLine } from '../util/version.ts';
+import { loadCommand, saveCommand } from './commands/archive.ts';
 import { configCommand } from './commands/config.ts';
 import { contentCommand } from './commands/content.ts';
 import { imageCommand } from './commands/image.ts';
@@ -28,6 +29,8 @@ function buildProgram(): Command {
   program.addCommand(tagCommand(globals));
   program.addCommand(imageCommand(globals));
   program.addCommand(contentCommand(globals));
+  program.addCommand(saveCommand(globals));
+  program.addCommand(loadCommand(globals));
   program.addCommand(systemCommand(globals));
   program.addCommand(ociCommand(globals));
   program.addCommand(configCommand(globals));

@@ -16,6 +16,8 @@ import {
   validateImageConfig,
 } from '../oci/image/index.ts';
 import { formatReference, parseReference } from '../reference/index.ts';
+import { type ExportOptions, exportImagesToFile } from './archive-export.ts';
+import { type ImportedImage, type ImportOptions, importImages } from './archive-import.ts';
 import { chainIDs } from './chain-id.ts';
 import { type PullDeps, type PullOptions, pullImage } from './pull.ts';
 import type { PullContent } from './pull-content.ts';
@@ -58,6 +60,16 @@ export class ImageService {
 
   push(ref: string, options: PushOptions = {}): Promise<PushedImage> {
     return pushImage(this, ref, options);
+  }
+
+  /** Writes the images to the archive `file` (archive-export.ts). */
+  export(refs: readonly string[], file: string, options: ExportOptions = {}): Promise<void> {
+    return exportImagesToFile(this, refs, file, options);
+  }
+
+  /** Imports the images of an archive file or OCI layout directory (archive-import.ts). */
+  import(source: string, options: ImportOptions = {}): Promise<ImportedImage[]> {
+    return importImages(this.deps, source, options);
   }
 
   /** The stored record for a name (short forms normalised), or NotFoundError naming it. */

@@ -1,3 +1,10 @@
+export {
+  type ArchiveFormat,
+  type ExportOptions,
+  exportImages,
+  exportImagesToFile,
+} from './archive-export.ts';
+export { type ImportedImage, type ImportOptions, importImages } from './archive-import.ts';
 export { chainIDs } from './chain-id.ts';
 export {
   collectGarbage,

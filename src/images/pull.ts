@@ -4,16 +4,7 @@
 // and applies it to the layer's own snapshot directory. A blob and a snapshot are committed only
 // after digest, size and diffID verify; the image record only when every layer has.
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
-import {
-  AlreadyExistsError,
-  CanceledError,
-  DeadlineExceededError,
-  InvalidArgumentError,
-  isBerthError,
-  NotFoundError,
-  UnavailableError,
-} from '../errdefs/index.ts';
+import { InvalidArgumentError, NotFoundError } from '../errdefs/index.ts';
 import type { Metadata } from '../metadata/index.ts';
 import {
   checkSizeLimit,
@@ -33,14 +24,14 @@ import {
 import { formatReference, manifestTarget, parseReference } from '../reference/index.ts';
 import type { RegistryClient } from '../registry/index.ts';
 import type { Snapshotter } from '../snapshot/types.ts';
-import type { ApplyLayerOptions, ApplyLayerResult } from '../unpack/types.ts';
-import { createLimiter } from '../util/limiter.ts';
 import { chainIDs } from './chain-id.ts';
 import { gcLabelsForConfig, gcLabelsForIndex, gcLabelsForManifest } from './gc-labels.ts';
-import type { LayerIngest, PullContent } from './pull-content.ts';
+import type { PullContent } from './pull-content.ts';
 import type { ProgressListener, PulledImage } from './types.ts';
+import { type ApplyLayer, unpackLayers } from './unpack-layers.ts';
 
-export type ApplyLayer = (input: Readable, options: ApplyLayerOptions) => Promise<ApplyLayerResult>;
+// The per-layer unpack (shared with `berth image import`) lives in unpack-layers.ts.
+export type { ApplyLayer } from './unpack-layers.ts';
 
 export interface PullDeps {
   registry: RegistryClient;
@@ -134,8 +125,14 @@ async function pullLeased(
     );
   }
   await unpackLayers(deps, {
-    host,
-    repo,
+    // verify: false — the unpacker hashes every byte (held ones included) and the ingest checks again
+    // at commit; the registry client's own check would see only the tail after a resume.
+    fetch: (layer, offset, signal) =>
+      registry.fetchBlob(host, repo, layer, {
+        offset,
+        verify: false,
+        ...(signal === undefined ? {} : { signal }),
+      }),
     name,
     layers: manifest.layers,
     diffIDs,
@@ -220,233 +217,4 @@ async function fetchConfig(
     throw err;
   }
   return validateImageConfig(json, what);
-}
-
-interface LayerJob {
-  host: string;
-  repo: string;
-  name: string;
-  layers: Descriptor[];
-  diffIDs: string[];
-  chain: string[];
-  leaseID: string;
-  progress: ProgressListener;
-  signal: AbortSignal | undefined;
-}
-
-/** A promise with its resolve/reject outside, pre-handled so a failure nobody awaits is not fatal. */
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
-  const d = Promise.withResolvers<void>();
-  d.promise.catch(() => undefined); // observed by the next layer, or by allSettled below
-  return d;
-}
-
-async function unpackLayers(deps: PullDeps, job: LayerJob): Promise<void> {
-  const { snapshotter, metadata } = deps;
-  const limit = createLimiter(deps.maxConcurrentDownloads);
-  const committed = job.layers.map(() => deferred());
-  const tasks = job.layers.map((layer, i) =>
-    limit(async () => {
-      const chainID = job.chain[i] as string;
-      const parent = i === 0 ? undefined : (job.chain[i - 1] as string);
-      const previous =
-        i === 0 ? Promise.resolve() : (committed[i - 1] as ReturnType<typeof deferred>).promise;
-      try {
-        metadata.leases.addResource(job.leaseID, { type: 'content', id: layer.digest });
-        metadata.leases.addResource(job.leaseID, { type: 'snapshot', id: chainID });
-        if (await snapshotExists(snapshotter, chainID)) {
-          // The filesystem is there (another image shares the layer's chain) but maybe not this
-          // image's blob of it (a different compression of the same tar): fetch it so the image is
-          // whole in the store, for push, export and readers of the OCI layout.
-          if (!(await deps.content.has(layer.digest))) await storeBlobOnly(deps, job, layer);
-          job.progress({
-            id: layer.digest,
-            kind: 'layer',
-            phase: 'exists',
-            current: layer.size,
-            total: layer.size,
-          });
-        } else {
-          await unpackOne(deps, job, layer, i, chainID, parent, previous);
-        }
-        await previous;
-        committed[i]?.resolve();
-      } catch (err) {
-        committed[i]?.reject(err);
-        throw err;
-      }
-    }),
-  );
-  job.layers.forEach((layer) => {
-    job.progress({ id: layer.digest, kind: 'layer', phase: 'waiting', current: 0, total: layer.size });
-  });
-  const results = await Promise.allSettled(tasks);
-  // Report the first failure that is not merely "an earlier layer failed".
-  const failure = results.find((r) => r.status === 'rejected');
-  if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
-}
-
-/** An ingest for the layer, or undefined when another pull stored the blob since we looked. */
-async function ingestUnlessStored(content: PullContent, layer: Descriptor): Promise<LayerIngest | undefined> {
-  try {
-    return await content.ingest(layer);
-  } catch (err) {
-    if (err instanceof AlreadyExistsError) return undefined;
-    throw err;
-  }
-}
-
-async function storeBlobOnly(deps: PullDeps, job: LayerJob, layer: Descriptor): Promise<void> {
-  const ingest = await ingestUnlessStored(deps.content, layer);
-  if (ingest === undefined) return;
-  try {
-    for await (const _ of downloadStream(deps, job, layer, ingest)) {
-      // downloadStream writes each chunk to the ingest; nothing else wants the bytes
-    }
-    await ingest.commit();
-  } catch (err) {
-    if (isInterruption(err)) await ingest.close();
-    else await ingest.abort();
-    throw err;
-  }
-}
-
-async function snapshotExists(snapshotter: Snapshotter, key: string): Promise<boolean> {
-  try {
-    return (await snapshotter.stat(key)).kind === 'committed';
-  } catch (err) {
-    if (err instanceof NotFoundError) return false;
-    throw err;
-  }
-}
-
-async function unpackOne(
-  deps: PullDeps,
-  job: LayerJob,
-  layer: Descriptor,
-  i: number,
-  chainID: string,
-  parent: string | undefined,
-  previous: Promise<void>,
-): Promise<void> {
-  const { snapshotter, content } = deps;
-  const key = `extract-${randomBytes(6).toString('hex')}-${chainID}`;
-  // Overlay layers hold only their own diff, so all of them unpack at once and get their parent at
-  // commit; a native snapshot starts as a copy of its parent, so it waits for it.
-  if (!snapshotter.layersIndependent) await previous;
-  // Leased before it exists, so a garbage collection running now never sweeps a half-unpacked layer.
-  deps.metadata.leases.addResource(job.leaseID, { type: 'snapshot', id: key });
-  await snapshotter.prepare(key, snapshotter.layersIndependent ? undefined : parent, {
-    labels: { 'berth.io/unpack-of': chainID },
-    ...(job.signal === undefined ? {} : { signal: job.signal }),
-  });
-  let ingest: LayerIngest | undefined;
-  try {
-    const { dir, whiteouts } = await snapshotter.applyDir(key);
-    let input: Readable;
-    if (await content.has(layer.digest)) {
-      input = content.read(layer.digest);
-    } else {
-      ingest = await ingestUnlessStored(content, layer);
-      if (ingest === undefined) {
-        input = content.read(layer.digest);
-      } else {
-        input = Readable.from(downloadStream(deps, job, layer, ingest));
-      }
-    }
-    // Bytes from the registry are extracted as they arrive (one pass), so their phase is
-    // 'downloading'; a blob already stored is only extracted.
-    job.progress({
-      id: layer.digest,
-      kind: 'layer',
-      phase: ingest === undefined ? 'extracting' : 'downloading',
-      current: ingest?.offset ?? 0,
-      total: layer.size,
-    });
-    const options: ApplyLayerOptions = {
-      mediaType: layer.mediaType,
-      digest: layer.digest,
-      size: layer.size,
-      diffID: job.diffIDs[i] as string,
-      target: dir,
-      whiteouts,
-    };
-    if (job.signal !== undefined) options.signal = job.signal;
-    await deps.applyLayer(input, options);
-    if (ingest !== undefined) await ingest.commit();
-    ingest = undefined;
-    if (snapshotter.layersIndependent) await previous;
-    try {
-      await snapshotter.commit(
-        chainID,
-        key,
-        snapshotter.layersIndependent && parent !== undefined ? { parent } : {},
-      );
-    } catch (err) {
-      // Another pull of an image sharing this layer committed the same chain ID first: theirs is
-      // the same filesystem (chain IDs are content addresses), so ours is dropped.
-      if (!(err instanceof AlreadyExistsError)) throw err;
-      await snapshotter.remove(key);
-    }
-    job.progress({ id: layer.digest, kind: 'layer', phase: 'done', current: layer.size, total: layer.size });
-  } catch (err) {
-    if (ingest !== undefined) {
-      // Bytes cut short by the network, a stall or a cancel are kept, so the next pull resumes with
-      // a Range request. Any other failure drops them: bytes that failed verification, and also a
-      // layer the unpacker refused (a hostile entry: InvalidArgumentError), which was kept before
-      // although resuming it can only fail the same way (test/integration/pull-hostile.test.ts).
-      if (isInterruption(err)) await ingest.close();
-      else await ingest.abort();
-    }
-    await removeIfPresent(snapshotter, key);
-    throw err;
-  }
-}
-
-/** A transfer cut short, whose bytes so far are worth resuming from. */
-function isInterruption(err: unknown): boolean {
-  return (
-    err instanceof UnavailableError || err instanceof DeadlineExceededError || err instanceof CanceledError
-  );
-}
-
-async function removeIfPresent(snapshotter: Snapshotter, key: string): Promise<void> {
-  try {
-    await snapshotter.remove(key);
-  } catch (err) {
-    if (!(isBerthError(err) && err instanceof NotFoundError)) throw err;
-  }
-}
-
-/** The layer's bytes from the start: what an interrupted pull held, then the rest from the registry. */
-async function* downloadStream(
-  deps: PullDeps,
-  job: LayerJob,
-  layer: Descriptor,
-  ingest: LayerIngest,
-): AsyncGenerator<Uint8Array> {
-  let current = 0;
-  for await (const chunk of ingest.held()) {
-    current += (chunk as Buffer).length;
-    yield chunk as Buffer;
-  }
-  if (current === layer.size) return;
-  // verify: false — the unpacker hashes every byte (held ones included) and the ingest checks again
-  // at commit; the registry client's own check would see only the tail after a resume.
-  const remote = await deps.registry.fetchBlob(job.host, job.repo, layer, {
-    offset: current,
-    verify: false,
-    ...(job.signal === undefined ? {} : { signal: job.signal }),
-  });
-  let lastReport = 0;
-  for await (const chunk of remote) {
-    const bytes = chunk as Buffer;
-    await ingest.write(bytes);
-    current += bytes.length;
-    if (current - lastReport > 256 * 1024 || current === layer.size) {
-      lastReport = current;
-      job.progress({ id: layer.digest, kind: 'layer', phase: 'downloading', current, total: layer.size });
-    }
-    yield bytes;
-  }
 }

@@ -1,13 +1,16 @@
 // `berth push`: an image from the content store to a registry (distribution-spec "Pushing"): every
 // blob first (the registry skips what it has, HEAD before upload), then child manifests by digest,
 // then the top manifest or index under the tag. Blobs stream from disk; nothing is buffered whole
-// but manifests and configs.
+// but manifests and configs. A blob pushed to another repository of the registry it was pulled from
+// is mounted from there ("Mounting a blob from another repository") instead of uploaded again.
 import { FailedPreconditionError, NotFoundError } from '../errdefs/index.ts';
 import {
   type Descriptor,
   MAX_MANIFEST_SIZE,
   type Manifest,
+  type Platform,
   parseManifestOrIndex,
+  selectManifest,
 } from '../oci/image/index.ts';
 import { formatReference, parseReference } from '../reference/index.ts';
 import type { ImageService } from './image-service.ts';
@@ -16,6 +19,8 @@ import type { ProgressListener } from './types.ts';
 export interface PushOptions {
   /** Push under this name instead of the image's own (`berth push SRC TARGET`). */
   target?: string;
+  /** Push only this platform's manifest of a multi-platform image, under the tag (docker push --platform). */
+  platform?: Platform;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
 }
@@ -43,7 +48,10 @@ export async function pushImage(
   const repo = dest.path;
   const signal = options.signal;
   const progress: ProgressListener = options.onProgress ?? (() => undefined);
-  const top = image.target as Descriptor;
+  const source = parseReference(image.name);
+  // The registry and repository the image came from (its name): a mount source on the same host.
+  const mountFrom = source.domain === host && source.path !== repo ? source.path : undefined;
+  let top = image.target as Descriptor;
 
   const readDocument = async (desc: Descriptor) => {
     if (!(await content.has(desc.digest))) {
@@ -64,6 +72,7 @@ export async function pushImage(
     progress({ id: desc.digest, kind: 'layer', phase: 'uploading', current: 0, total: desc.size });
     const result = await registry.pushBlob(host, repo, desc, () => content.read(desc.digest), {
       ...(signal === undefined ? {} : { signal }),
+      ...(mountFrom === undefined ? {} : { mountFrom }),
     });
     progress({
       id: desc.digest,
@@ -87,6 +96,10 @@ export async function pushImage(
     });
   };
 
+  if (options.platform !== undefined) {
+    const { doc } = await readDocument(top);
+    if (doc.kind === 'index') top = selectManifest(doc.index, options.platform, image.name);
+  }
   await pushManifestTree(top, dest.digest ?? dest.tag ?? top.digest);
   return { name, target: top };
 }

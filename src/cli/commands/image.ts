@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { GlobalOptions } from '../global-options.ts';
+import { imageExportCommand, imageImportCommand } from './archive.ts';
 import { imagesCommand } from './images.ts';
 import { pruneCommand } from './prune.ts';
 import { pullCommand } from './pull.ts';
@@ -16,5 +17,7 @@ export function imageCommand(globals: () => GlobalOptions): Command {
     .addCommand(pushCommand(globals))
     .addCommand(rmiCommand(globals, 'rm'))
     .addCommand(tagCommand(globals))
-    .addCommand(inspectImageCommand(globals));
+    .addCommand(inspectImageCommand(globals))
+    .addCommand(imageImportCommand(globals))
+    .addCommand(imageExportCommand(globals));
 }
