@@ -237,3 +237,21 @@ export async function assertUnchanged(
   }
   return after;
 }
+
+/**
+ * Pulls `ref` expecting a failure: `check` asserts on the error, then the store is compared with its
+ * state before the pull (assertUnchanged). Returns the store as the failure left it.
+ */
+export async function failingPull(
+  sb: PullSandbox,
+  ref: string,
+  check: (err: unknown) => void,
+  unchanged: UnchangedOptions,
+): Promise<StoreView> {
+  const was = await storeView(sb);
+  await assert.rejects(sb.s.images.pull(ref), (err: unknown) => {
+    check(err);
+    return true;
+  });
+  return assertUnchanged(sb, was, unchanged);
+}

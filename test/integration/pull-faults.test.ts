@@ -18,18 +18,15 @@ import {
 } from '../../src/errdefs/index.ts';
 import { type FaultProxy, type FaultRule, startFaultProxy } from '../harness/fault-proxy.ts';
 import {
-  assertUnchanged,
+  failingPull,
   imageFromTars,
   type PullSandbox,
   pullSandbox,
   pushImage,
-  type StoreView,
   sha256,
-  storeView,
   suiteContext,
   type TestImage,
   tarOf,
-  type UnchangedOptions,
 } from '../harness/pull-check.ts';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { needs } from '../harness/requirements.ts';
@@ -76,20 +73,6 @@ describe('berth pull from a misbehaving registry', { skip }, () => {
     return { proxy, sb, ref: ref.replace(registry.host, proxy.host) };
   }
 
-  async function failing(
-    sb: PullSandbox,
-    ref: string,
-    check: (err: unknown) => void,
-    unchanged: UnchangedOptions,
-  ): Promise<StoreView> {
-    const was = await storeView(sb);
-    await assert.rejects(sb.s.images.pull(ref), (err: unknown) => {
-      check(err);
-      return true;
-    });
-    return assertUnchanged(sb, was, unchanged);
-  }
-
   /** The pull without faults (or through faults it recovers from, `clear` false): the image whole,
    * every blob verified, no ingest or lease left. */
   async function cleanPull(sb: PullSandbox, proxy: FaultProxy, ref: string, clear = true): Promise<void> {
@@ -116,7 +99,7 @@ describe('berth pull from a misbehaving registry', { skip }, () => {
       // The proxy flips the first byte: berth must name the digest of exactly those bytes.
       const served = Buffer.from(layerBlob);
       served[0] = (served[0] ?? 0) ^ 0xff;
-      await failing(
+      await failingPull(
         sb,
         ref,
         (err) => {
@@ -142,7 +125,7 @@ describe('berth pull from a misbehaving registry', { skip }, () => {
   test('a body cut every time fails, keeps the partial ingest, and the next pull resumes it', async (t) => {
     const { proxy, sb, ref } = await setup(t);
     proxy.rules.push(blobRule({ kind: 'truncate', afterBytes: cut }));
-    const view = await failing(
+    const view = await failingPull(
       sb,
       ref,
       (err) => {
@@ -178,7 +161,7 @@ describe('berth pull from a misbehaving registry', { skip }, () => {
   test('a stall mid-layer: DeadlineExceeded, partial ingest kept, then resumed', async (t) => {
     const { proxy, sb, ref } = await setup(t, { stallTimeoutMs: 300 });
     proxy.rules.push(blobRule({ kind: 'stall', afterBytes: cut }));
-    const view = await failing(
+    const view = await failingPull(
       sb,
       ref,
       (err) => {
@@ -209,7 +192,7 @@ describe('berth pull from a misbehaving registry', { skip }, () => {
   test('500 every time: Unavailable after the retries', async (t) => {
     const { proxy, sb, ref } = await setup(t);
     proxy.rules.push(blobRule({ kind: 'status', status: 500 }));
-    await failing(
+    await failingPull(
       sb,
       ref,
       (err) => {
@@ -228,7 +211,7 @@ describe('berth pull from a misbehaving registry', { skip }, () => {
   test('403 on the manifest: PermissionDenied naming the host and repository', async (t) => {
     const { proxy, sb, ref } = await setup(t);
     proxy.rules.push({ path: /\/manifests\//, fault: { kind: 'status', status: 403 } });
-    await failing(
+    await failingPull(
       sb,
       ref,
       (err) => {
@@ -242,7 +225,7 @@ describe('berth pull from a misbehaving registry', { skip }, () => {
 
   test('a missing tag: NotFound naming the tag and repository', async (t) => {
     const { proxy, sb, ref } = await setup(t);
-    await failing(
+    await failingPull(
       sb,
       ref.replace(/:latest$/, ':nosuch'),
       (err) => {
@@ -263,7 +246,7 @@ describe('berth pull from a misbehaving registry', { skip }, () => {
     const user = secured.username ?? '';
     for (const creds of [undefined, { username: user, password: 'wrong' }]) {
       const sb = await pullSandbox(t, creds === undefined ? {} : { host: secured.host, creds });
-      await failing(
+      await failingPull(
         sb,
         ref,
         (err) => {

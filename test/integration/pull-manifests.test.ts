@@ -10,17 +10,14 @@ import { OciLayout } from '../../src/content/index.ts';
 import { DataLossError, InvalidArgumentError, ResourceExhaustedError } from '../../src/errdefs/index.ts';
 import { type FaultRule, startFaultProxy } from '../harness/fault-proxy.ts';
 import {
-  assertUnchanged,
+  failingPull,
   imageFromTars,
-  type PullSandbox,
   pullSandbox,
   pushImage,
   sha256,
-  storeView,
   suiteContext,
   type TestImage,
   tarOf,
-  type UnchangedOptions,
 } from '../harness/pull-check.ts';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { needs } from '../harness/requirements.ts';
@@ -46,20 +43,6 @@ describe('berth pull of bad manifests and configs', { skip }, () => {
     goodManifest = await (await OciLayout.open(good.layoutDir)).readBlob(good.manifest.digest);
   });
 
-  async function expectFailure(
-    sb: PullSandbox,
-    ref: string,
-    check: (err: unknown) => void,
-    unchanged: UnchangedOptions,
-  ): Promise<void> {
-    const was = await storeView(sb);
-    await assert.rejects(sb.s.images.pull(ref), (err: unknown) => {
-      check(err);
-      return true;
-    });
-    await assertUnchanged(sb, was, unchanged);
-  }
-
   /** A repository holding the good image, whose manifests the proxy answers with `bytes` instead. */
   async function served(t: TestContext, bytes: Buffer, mediaType: string, extra: FaultRule[] = []) {
     const repo = `manifests/r${repoCount++}`;
@@ -81,7 +64,7 @@ describe('berth pull of bad manifests and configs', { skip }, () => {
     const doc = JSON.parse(goodManifest.toString());
     doc.layers[0].digest = 'sha256:../../x';
     const { sb, ref, cleanPull } = await served(t, Buffer.from(JSON.stringify(doc)), ociManifest);
-    await expectFailure(
+    await failingPull(
       sb,
       ref,
       (err) => {
@@ -105,7 +88,7 @@ describe('berth pull of bad manifests and configs', { skip }, () => {
           ? [{ method: 'HEAD', path: /\/manifests\//, fault: { kind: 'status', status: 405 } }]
           : [];
       const { sb, ref, cleanPull } = await served(t, bytes, ociManifest, extra);
-      await expectFailure(
+      await failingPull(
         sb,
         ref,
         (err) => {
@@ -134,7 +117,7 @@ describe('berth pull of bad manifests and configs', { skip }, () => {
       signatures: [],
     };
     const { sb, ref, cleanPull } = await served(t, Buffer.from(JSON.stringify(schema1)), schema1Type);
-    await expectFailure(
+    await failingPull(
       sb,
       ref,
       (err) => {
@@ -165,7 +148,7 @@ describe('berth pull of bad manifests and configs', { skip }, () => {
       config.history?.push({ created_by: 'another layer' });
     });
     const { sb, ref, cleanPull } = await stored(t, image);
-    await expectFailure(
+    await failingPull(
       sb,
       ref,
       (err) => {
@@ -186,7 +169,7 @@ describe('berth pull of bad manifests and configs', { skip }, () => {
       config.rootfs.diff_ids[0] = wrong;
     });
     const { sb, ref, cleanPull } = await stored(t, image);
-    await expectFailure(
+    await failingPull(
       sb,
       ref,
       (err) => {
