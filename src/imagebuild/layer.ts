@@ -21,6 +21,9 @@ export async function writeLayer(
 ): Promise<BuiltLayer> {
   const compression = options.compression ?? 'gzip';
   const { signal } = options;
+  // An already-aborted signal stops before any stream exists: destroying a pack that has just begun
+  // reading a host file let its AbortError surface after the caller had moved on (seen in CI).
+  if (signal?.aborted) throw new CanceledError('writing a layer: canceled', { cause: signal.reason });
   // Validation and compressor set-up throw here, before any stream exists.
   const planned = planEntries(entries, options.mtime ?? reproducibleEpoch);
   const compress = compressor(compression, options.level);
