@@ -1,0 +1,63 @@
+// The shim's public types. berth's shim is conmon (containers/conmon, Debian's 2.1.6): the parent of
+// the container process, writer of its CRI log and of its exit file. Layer-3 neighbours import this
+// file only.
+
+/** The runtime conmon runs: an executable and its leading arguments (the runtime's RuntimeInvocation). */
+export interface ShimRuntime {
+  path: string;
+  args: readonly string[];
+}
+
+/** What conmon needs to create and watch one container (conmon(8); conmon src/cli.c options). */
+export interface ConmonSpec {
+  /** `-c`: the container id the runtime knows. */
+  id: string;
+  /** `-u`: the id of conmon's attach directory under the socket dir; defaults to `id`. */
+  uuid?: string;
+  /** `-n`: the container's name, for conmon's messages; defaults to `id`. */
+  name?: string;
+  runtime: ShimRuntime;
+  /** `-b`: the bundle directory (config.json + rootfs). */
+  bundle: string;
+  /** `-p`: where the runtime writes the container's pid. */
+  containerPidFile: string;
+  /** `-P`: where conmon writes its own (daemonised) pid. */
+  conmonPidFile: string;
+  /** `-l k8s-file:<path>`: the CRI log (`<RFC3339Nano> <stdout|stderr> <P|F> <text>`). */
+  logPath: string;
+  /** `--log-size-max`: bytes after which conmon truncates the log; unset: unlimited. */
+  logSizeMax?: number;
+  /** `--exit-dir`: conmon writes `<exitDir>/<id>` holding the exit status when the container exits. */
+  exitDir: string;
+  /** `--socket-dir-path`: where conmon links `<uuid>` → its attach socket (default /var/run/crio). */
+  socketDir: string;
+  /** `-0 --persist-dir`: conmon writes `exit` (and `oom`) here as well. */
+  persistDir?: string;
+  /** `-t`: conmon makes a console socket, passes `--console-socket` to the runtime, holds the pty. */
+  terminal?: boolean;
+  /** `-i`: keep a stdin pipe for attach. */
+  stdin?: boolean;
+  /** `--full-attach`: do not shorten the attach socket path (it ignores --socket-dir-path). */
+  fullAttach?: boolean;
+  /** `--no-pivot`, passed on to the runtime's create. */
+  noPivot?: boolean;
+  /** `--exit-command` + `--exit-command-arg`s: a program conmon runs after writing the exit file. */
+  exitCommand?: { path: string; args: readonly string[] };
+  /** `--exit-delay`: seconds conmon waits before running the exit command. */
+  exitDelaySeconds?: number;
+  /** `--log-level`: conmon's own messages (to syslog only with --syslog, which berth leaves off). */
+  logLevel?: 'error' | 'warn' | 'info' | 'debug' | 'trace';
+}
+
+/** The result of a launch: both processes, already detached from the caller. */
+export interface ShimProcess {
+  id: string;
+  conmonPid: number;
+  containerPid: number;
+}
+
+/** How a watched container ended. */
+export type ExitResult =
+  | { kind: 'exited'; exitCode: number }
+  /** conmon died before writing the exit file: the exit status is lost; the container may run on. */
+  | { kind: 'shim-lost'; conmonPid: number };
