@@ -38,7 +38,8 @@ const syntheticCategories: Record<string, string> = {
 /** The category of one frame, or undefined to look at its caller. First match wins. */
 function frameCategory(f: CallFrame): string | undefined {
   const { url, functionName: fn } = f;
-  if (url.endsWith('/tar-structure.ts')) return 'tar-structure walker (2nd tar reader)';
+  if (url.endsWith('/tar-reader.ts')) return 'tar reader';
+  if (url.endsWith('/decompress.ts')) return 'inflate / zstd (synchronous, in the worker)';
   if (url.endsWith('/pax.ts')) return 'pax records';
   if (url.includes('/tar-stream/')) return 'tar-stream parsing';
   if (/\/(streamx|fast-fifo|b4a|text-decoder|queue-tick|events-universal)\//.test(url)) {

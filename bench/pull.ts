@@ -8,6 +8,7 @@
 //   node_modules/.bin/node bench/pull.ts                   all images × all contenders, 5 runs each
 //   node_modules/.bin/node bench/pull.ts --runs 7 --images many-files --contenders berth,floor
 //   node_modules/.bin/node bench/pull.ts --profile         berth on many-files under --cpu-prof
+//   node_modules/.bin/node bench/pull.ts --profile --images multi-gzip
 //
 // The work dir (BERTH_BENCH_DIR, default /var/tmp/berth-bench) keeps the Debian tree and the built
 // image layouts between runs; the loop filesystem, the registry and any daemon go when the run ends,
@@ -229,6 +230,8 @@ interface Sample {
   seconds: number;
   /** Peak RSS of the measured process (for the floor: the largest of its processes), KiB. */
   rssKiB: number;
+  /** User + system CPU time of the measured process and its waited-for children, s. */
+  cpuSeconds: number;
   /** containerd only: the daemon's peak RSS during the pull, KiB. */
   daemonKiB?: number;
 }
@@ -243,7 +246,7 @@ async function timed(argv: string[], logPath: string, env: NodeJS.ProcessEnv = p
   const t = performance.now();
   // Its own process group, so that a run killed at its deadline takes its pipeline (curl, tar,
   // sha256sum of the floor) with it and leaves nothing holding the loop fs.
-  const child = spawn('/usr/bin/time', ['-f', '%e %M', '-o', timeFile, ...argv], {
+  const child = spawn('/usr/bin/time', ['-f', '%e %M %U %S', '-o', timeFile, ...argv], {
     stdio: ['ignore', logFd, logFd],
     env,
     detached: true,
@@ -258,8 +261,8 @@ async function timed(argv: string[], logPath: string, env: NodeJS.ProcessEnv = p
   if (code !== 0) {
     throw new Error(`${argv.join(' ')} exited ${code}:\n${readFileSync(logPath, 'utf8').slice(-2000)}`);
   }
-  const [, rss] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ');
-  return { seconds, rssKiB: Number(rss) };
+  const [, rss, user, sys] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ');
+  return { seconds, rssKiB: Number(rss), cpuSeconds: Number(user) + Number(sys) };
 }
 
 interface Target {
@@ -313,6 +316,13 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 `;
 }
 
+/** utime + stime of a live process so far, s (proc(5): fields 14 and 15, in clock ticks of 1/100 s). */
+function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? Number.NaN);
@@ -347,11 +357,14 @@ const containerd: Contender = {
       const pid = daemon.pid as number;
       // clear_refs 5 resets VmHWM to the current RSS (proc(5)): VmHWM after the pull is its peak.
       writeFileSync(`/proc/${pid}/clear_refs`, '5');
+      const daemonCpu = cpuSecondsOf(pid);
       const sample = await timed(
         ['ctr', '-a', sock, '-n', 'bench', 'images', 'pull', '--plain-http', target.ref],
         join(scratch, 'ctr.log'),
       );
       sample.daemonKiB = statusKiB(pid, 'VmHWM');
+      // The daemon does the work; ctr only asks.
+      sample.cpuSeconds += cpuSecondsOf(pid) - daemonCpu;
       // Untimed check that ctr unpacked (not only fetched): one committed snapshot per layer.
       const snapshots =
         sh('ctr', ['-a', sock, '-n', 'bench', 'snapshots', 'ls']).trim().split('\n').length - 1;
@@ -470,8 +483,8 @@ function median(xs: number[]): number {
 
 function table(results: Map<BenchImageName, Map<ContenderName, Sample[]>>): string {
   const rows = [
-    '| image | contender | median s | min–max s | × floor | × containerd | peak RSS MB |',
-    '|---|---|---|---|---|---|---|',
+    '| image | contender | median s | min–max s | × floor | × containerd | CPU s | peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const [image, byContender] of results) {
     const med = (c: ContenderName): number | undefined => {
@@ -485,6 +498,7 @@ function table(results: Map<BenchImageName, Map<ContenderName, Sample[]>>): stri
       const m = median(secs);
       const ratio = (base: number | undefined): string => (base === undefined ? '' : (m / base).toFixed(2));
       const rss = median(samples.map((s) => s.rssKiB)) / 1024;
+      const cpu = median(samples.map((s) => s.cpuSeconds));
       const daemon = samples[0]?.daemonKiB;
       const rssText =
         name === 'floor'
@@ -493,7 +507,7 @@ function table(results: Map<BenchImageName, Map<ContenderName, Sample[]>>): stri
             ? rss.toFixed(0)
             : `ctr ${rss.toFixed(0)} + daemon ${(median(samples.map((s) => s.daemonKiB ?? 0)) / 1024).toFixed(0)}`;
       rows.push(
-        `| ${image} | ${name} | ${m.toFixed(2)} | ${Math.min(...secs).toFixed(2)}–${Math.max(...secs).toFixed(2)} | ${ratio(floorMed)} | ${ratio(ctdMed)} | ${rssText} |`,
+        `| ${image} | ${name} | ${m.toFixed(2)} | ${Math.min(...secs).toFixed(2)}–${Math.max(...secs).toFixed(2)} | ${ratio(floorMed)} | ${ratio(ctdMed)} | ${cpu.toFixed(2)} | ${rssText} |`,
       );
     }
   }
@@ -575,7 +589,7 @@ async function bench(): Promise<void> {
         }
         const kept = round >= warmup;
         log(
-          `${image.name} ${name} #${round}${kept ? '' : ' (warm-up)'}: ${sample.seconds.toFixed(2)} s, ${(sample.rssKiB / 1024).toFixed(0)} MB${sample.daemonKiB === undefined ? '' : ` (daemon ${(sample.daemonKiB / 1024).toFixed(0)} MB)`}`,
+          `${image.name} ${name} #${round}${kept ? '' : ' (warm-up)'}: ${sample.seconds.toFixed(2)} s, CPU ${sample.cpuSeconds.toFixed(2)} s, ${(sample.rssKiB / 1024).toFixed(0)} MB${sample.daemonKiB === undefined ? '' : ` (daemon ${(sample.daemonKiB / 1024).toFixed(0)} MB)`}`,
         );
         if (kept) byContender.get(name)?.push(sample);
       }
@@ -590,10 +604,12 @@ async function bench(): Promise<void> {
   process.stdout.write(`${sizes}\n\n${table(results)}\n`);
 }
 
-/** berth's pull of many-files with V8's sampling profiler on the main thread and the unpack workers. */
+/** berth's pull of one image (many-files unless --images names one) under V8's sampling profiler. */
 async function profile(): Promise<void> {
   const built = await ensureImages(work, log);
-  const image = built.find((i) => i.name === 'many-files') as BenchImage;
+  // The one image named by --images, else many-files.
+  const name = images.length === 1 ? images[0] : 'many-files';
+  const image = built.find((i) => i.name === name) as BenchImage;
   const { url, refs } = await pushImages([image]);
   const mnt = mountLoopFs();
   const target: Target = { image, ref: refs.get(image.name) as string, registryUrl: url };

@@ -65,15 +65,61 @@ export async function* downloadStream(
     throw new NotFoundError(`${job.name}: layer ${layer.digest} is not in the content store`);
   }
   const remote = await job.fetch(layer, current, job.signal);
+  const batch = new IngestBatch(ingest);
   let lastReport = 0;
-  for await (const chunk of remote) {
-    const bytes = chunk as Buffer;
-    await ingest.write(bytes);
-    current += bytes.length;
-    if (current - lastReport > 256 * 1024 || current === layer.size) {
-      lastReport = current;
-      job.progress({ id: layer.digest, kind: 'layer', phase: 'downloading', current, total: layer.size });
+  try {
+    for await (const chunk of remote) {
+      const bytes = chunk as Buffer;
+      await batch.add(bytes);
+      current += bytes.length;
+      if (current - lastReport > 256 * 1024 || current === layer.size) {
+        lastReport = current;
+        job.progress({ id: layer.digest, kind: 'layer', phase: 'downloading', current, total: layer.size });
+      }
+      yield bytes;
     }
-    yield bytes;
+  } catch (err) {
+    // What arrived before the failure is worth keeping for the resume; a failing write changes
+    // nothing about the error to report.
+    await batch.flush().catch(() => undefined);
+    throw err;
+  }
+  await batch.flush();
+}
+
+/**
+ * Bytes on their way to the ingest, written in batches: one write per network chunk (16–64 KiB)
+ * cost the main thread ~0.15 s per 50 MB in promise and fs-request overhead. The batch is one buffer,
+ * reused (each write is awaited before the next chunk is copied in), so batching allocates nothing per
+ * chunk. It is written before the next chunk is taken once full, so an interrupted pull leaves at
+ * most `batchBytes` unwritten (the resume fetches them again).
+ */
+const batchBytes = 256 * 1024;
+
+class IngestBatch {
+  readonly #ingest: LayerIngest;
+  #buffer: Buffer | undefined;
+  #used = 0;
+
+  constructor(ingest: LayerIngest) {
+    this.#ingest = ingest;
+  }
+
+  async add(chunk: Buffer): Promise<void> {
+    this.#buffer ??= Buffer.allocUnsafeSlow(batchBytes);
+    let off = 0;
+    while (off < chunk.length) {
+      const n = chunk.copy(this.#buffer, this.#used, off);
+      off += n;
+      this.#used += n;
+      if (this.#used === batchBytes) await this.flush();
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.#used === 0 || this.#buffer === undefined) return;
+    const used = this.#used;
+    this.#used = 0;
+    await this.#ingest.write(this.#buffer.subarray(0, used));
   }
 }

@@ -87,6 +87,9 @@ async function pullLeased(
   const repo = ref.path;
   const platform = options.platform ?? hostPlatform();
 
+  // The unpack workers start now, in parallel with resolve, manifest and config (~0.1–0.2 s of
+  // start-up each on a small machine): the first layer's bytes find them ready.
+  deps.applyLayer.warm?.(deps.maxConcurrentDownloads);
   progress({ id: name, kind: 'index', phase: 'resolving', current: 0, total: 0 });
   const target = await registry.resolve(host, repo, manifestTarget(ref), { signal });
   const top = await fetchDocument(deps, leaseID, host, repo, target, signal);

@@ -15,7 +15,10 @@ import { downloadStream, ingestUnlessStored, isInterruption, storeBlobOnly } fro
 import type { LayerIngest, PullContent } from './pull-content.ts';
 import type { ProgressListener } from './types.ts';
 
-export type ApplyLayer = (input: Readable, options: ApplyLayerOptions) => Promise<ApplyLayerResult>;
+export type ApplyLayer = ((input: Readable, options: ApplyLayerOptions) => Promise<ApplyLayerResult>) & {
+  /** Optional: get ready for `layers` layers (the unpacker starts its worker threads). */
+  warm?: (layers: number) => void;
+};
 
 /** What unpacking needs of the image service's dependencies (PullDeps has all of it). */
 export interface UnpackDeps {
@@ -57,6 +60,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
 export async function unpackLayers(deps: UnpackDeps, job: LayerJob): Promise<void> {
   const { snapshotter, metadata } = deps;
   const limit = createLimiter(deps.maxConcurrentDownloads);
+  deps.applyLayer.warm?.(Math.min(job.layers.length, deps.maxConcurrentDownloads));
   const committed = job.layers.map(() => deferred());
   const tasks = job.layers.map((layer, i) =>
     limit(async () => {

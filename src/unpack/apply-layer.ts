@@ -1,10 +1,10 @@
-// The main-thread half of applyLayer: validates the request, starts the layer's worker, feeds it the
-// input with bounded memory, and turns its answer (or an abort) into the result or an errdefs error.
+// The main-thread half of applyLayer: validates the request, takes a worker from the pool, feeds it
+// the input with bounded memory, and turns its answer (or an abort) into the result or an errdefs error.
 
 import { statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   CanceledError,
   InternalError,
@@ -18,8 +18,11 @@ import { parseDigest } from '../oci/image/index.ts';
 import { layerCompression } from './media.ts';
 import type { ApplyLayerOptions, ApplyLayerResult } from './types.ts';
 import { type FromWorker, fromWire, type ToWorker, type WorkerInput } from './wire.ts';
+import { WorkerPool } from './worker-pool.ts';
 
-/** Bytes posted to the worker and not yet taken by its decompressor: input pauses above high. */
+const pool = new WorkerPool();
+
+/** Bytes posted to the worker and not yet applied by it (acked per chunk): input pauses above high. */
 const inFlightHigh = 4 * 1024 * 1024;
 const inFlightLow = 1024 * 1024;
 /**
@@ -59,17 +62,34 @@ export async function applyLayer(input: Readable, opts: ApplyLayerOptions): Prom
     diffID: opts.diffID,
     diffIDAlgorithm,
   };
-  const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData });
+  let worker: Worker;
   try {
-    return await feed(worker, input, opts, signal);
+    worker = await pool.acquire(signal);
+  } catch (err) {
+    input.destroy();
+    throw canceled(opts, signal as AbortSignal, err);
+  }
+  let reusable = false;
+  try {
+    worker.postMessage({ type: 'start', input: workerData } satisfies ToWorker);
+    const result = await feed(worker, input, opts, signal);
+    reusable = true;
+    return result;
   } catch (err) {
     input.destroy();
     throw err;
   } finally {
-    // After terminate() resolves the worker thread is gone: no write of this apply happens later.
-    await worker.terminate();
+    // A worker whose layer failed is terminated, and once that resolves its thread is gone: no write
+    // of this apply happens later. One that finished its layer has made all its writes already.
+    await pool.release(worker, reusable);
   }
 }
+
+/**
+ * Starts unpack workers for `layers` layers about to be applied (as many as cores at most), so that
+ * their start-up overlaps whatever the caller does before the first layer's bytes arrive.
+ */
+applyLayer.warm = (layers: number): void => pool.warm(layers);
 
 /** The target's real path; it must be an existing directory. */
 async function targetRoot(target: string): Promise<string> {
@@ -85,9 +105,13 @@ async function targetRoot(target: string): Promise<string> {
   }
 }
 
-function canceled(opts: ApplyLayerOptions, signal: AbortSignal): CanceledError {
+function canceled(
+  opts: ApplyLayerOptions,
+  signal: AbortSignal,
+  reason: unknown = signal.reason,
+): CanceledError {
   return new CanceledError(`applying layer ${opts.digest ?? ''} to ${opts.target}: canceled`, {
-    cause: signal.reason,
+    cause: reason,
   });
 }
 

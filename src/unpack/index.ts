@@ -8,7 +8,8 @@
 //   malformed entries and unknown media types, CanceledError on abort) the target holds partial
 //   content and must be discarded: `rm -rf target` is safe, because nothing was created outside
 //   it, nothing inside it is immutable, and rm does not follow the symlinks it finds. When the
-//   promise settles, the worker has stopped: no write of this apply happens afterwards.
+//   promise settles, no write of this apply happens afterwards (a worker whose layer failed is
+//   terminated; one whose layer succeeded is idle, kept for the next layer).
 // - Names are made relative (a leading `/` is dropped, as containerd and GNU tar do); `..` that
 //   would leave the target, writing through a symlink, hardlinks to outside the target, and
 //   whiteouts that leave their directory are refused, and the first refusal fails the apply.

@@ -19,11 +19,11 @@ import {
   symlinkSync,
   writeSync,
 } from 'node:fs';
-import type { Header } from 'tar-stream';
 import { isErrno } from '../errdefs/index.ts';
 import { classifyWhiteout, normalizeEntryName, refuse } from './entry-path.ts';
 import { mknod, setXattr } from './host-tools.ts';
 import type { PaxMetadata } from './pax.ts';
+import type { FileSink, TarHeader } from './tar-reader.ts';
 import { TargetTree } from './target-tree.ts';
 import type { WhiteoutMode } from './types.ts';
 import { applyOpaque, applyWhiteout } from './whiteouts.ts';
@@ -35,12 +35,6 @@ export interface ApplierOptions {
   whiteouts: WhiteoutMode;
   sameOwner: boolean;
   devices: boolean;
-}
-
-/** The data of a regular file entry goes here, chunk by chunk. */
-export interface FileSink {
-  write(chunk: Uint8Array): void;
-  end(): void;
 }
 
 /** The metadata of one entry after PAX overrides. */
@@ -65,12 +59,12 @@ export class LayerApplier {
   }
 
   /** Applies one entry; returns a sink when its data must be written, else undefined. */
-  begin(header: Header, pax: PaxMetadata): FileSink | undefined {
+  begin(header: TarHeader, pax: PaxMetadata): FileSink | undefined {
     const name = header.name;
     const rel = normalizeEntryName(name);
     // The root itself ("./"): containerd ignores such entries; its metadata belongs to the snapshot.
     if (rel === '') return undefined;
-    const mtime = pax.mtime ?? header.mtime.getTime() / 1000;
+    const mtime = pax.mtime ?? header.mtime;
     const meta: Meta = {
       name,
       mode: header.mode & 0o7777,
@@ -158,7 +152,7 @@ export class LayerApplier {
   }
 
   #directory(rel: string, meta: Meta, size: number): void {
-    // tar-stream reads a directory's data blocks as headers where GNU tar and Go skip them.
+    // GNU tar and Go skip a directory's data; refused rather than guessed at (tar-reader.ts skips it).
     if (size > 0) throw refuse(meta.name, `directory entry carries ${size} bytes of data`);
     const tree = this.tree;
     tree.ensureParent(meta.name, rel, true);
@@ -213,7 +207,7 @@ export class LayerApplier {
     tree.applied.add(rel);
   }
 
-  #node(rel: string, meta: Meta, header: Header): void {
+  #node(rel: string, meta: Meta, header: TarHeader): void {
     const kind = header.type === 'fifo' ? 'p' : header.type === 'block-device' ? 'b' : 'c';
     if (kind !== 'p' && !this.#opts.devices) throw refuse(meta.name, 'device nodes are not allowed here');
     const tree = this.tree;

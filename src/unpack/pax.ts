@@ -1,7 +1,7 @@
 // PAX extended header records (POSIX.1-2001 pax "Extended Header"), parsed byte-exactly.
-// tar-stream applies `path`, `linkpath` and `size` itself but decodes every value as UTF-8, which
-// destroys binary xattr values such as `security.capability`, and it ignores `mtime`, `atime`,
-// `uid` and `gid`. tar-structure.ts hands the raw record bytes here instead.
+// tar-reader.ts applies `path`, `linkpath` and `size` itself and hands the raw record bytes here:
+// decoding every value as UTF-8 (as tar-stream did) would destroy binary xattr values such as
+// `security.capability`.
 
 import { InvalidArgumentError } from '../errdefs/index.ts';
 

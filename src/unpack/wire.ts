@@ -35,7 +35,11 @@ export interface WorkerInput {
   diffIDAlgorithm: string;
 }
 
-export type ToWorker = { type: 'chunk'; data: Uint8Array } | { type: 'end' } | { type: 'abort' };
+export type ToWorker =
+  | { type: 'start'; input: WorkerInput }
+  | { type: 'chunk'; data: Uint8Array }
+  | { type: 'end' }
+  | { type: 'abort' };
 
 export type FromWorker =
   | { type: 'ack'; bytes: number }
