@@ -9,7 +9,11 @@ import { skopeoCopy } from '../test/harness/skopeo.ts';
 
 const berth = new URL('../bin/berth', import.meta.url).pathname;
 const root = process.env.BERTH_ROOT;
-const rootArgs = root === undefined ? [] : ['--root', root];
+const state = process.env.BERTH_STATE;
+const rootArgs = [
+  ...(root === undefined ? [] : ['--root', root]),
+  ...(state === undefined ? [] : ['--state', state]),
+];
 const cleanups: (() => unknown)[] = [];
 const scope = { after: (fn: () => unknown) => cleanups.push(fn) };
 
@@ -38,6 +42,15 @@ try {
   berthRun('pull', image);
   step('listing images');
   berthRun('images');
+  step('running a container from it (conmon + runc, an overlay snapshot, no daemon)');
+  berthRun('run', '--rm', image, 'sh', '-c', 'echo "hello from a berth container: $(hostname), $(id -un)"');
+  step('a detached container: ps, exec, logs, stop, rm');
+  berthRun('run', '-d', '--name', 'berth-demo', image, 'sh', '-c', 'echo started; exec sleep 60');
+  berthRun('ps');
+  berthRun('exec', 'berth-demo', 'cat', '/etc/hostname');
+  berthRun('logs', 'berth-demo');
+  berthRun('stop', '-t', '1', 'berth-demo');
+  berthRun('rm', 'berth-demo');
 } finally {
   for (const fn of cleanups) await fn();
 }

@@ -7,3 +7,16 @@ export const ExitCode = {
   commandNotInvokable: 126,
   commandNotFound: 127,
 } as const;
+
+/**
+ * Thrown by a command whose outcome is an exit status rather than an error: the container's own
+ * code (`berth run`, `berth exec`), or 1 after a multi-container command reported a failure per
+ * container as docker does. runProgram returns `code` without printing anything.
+ */
+export class ExitStatus {
+  readonly code: number;
+
+  constructor(code: number) {
+    this.code = code;
+  }
+}

@@ -11,7 +11,11 @@ export function reportError(err: unknown, stderr: NodeJS.WritableStream = proces
     stderr.write(`berth: ${err.message}\n`);
     if (err.hint !== undefined) stderr.write(`hint: ${err.hint}\n`);
     if (debug) stderr.write(`${err.stack}\n`);
-    return ExitCode.berthFailed;
+    // The container's command could not be found or run: 127 / 126, as docker and podman exit.
+    const code = (err as { exitCode?: unknown }).exitCode;
+    return code === ExitCode.commandNotFound || code === ExitCode.commandNotInvokable
+      ? code
+      : ExitCode.berthFailed;
   }
   // Anything else is a bug in berth: say so, with the stack, so it can be reported.
   stderr.write(`berth: internal error: ${err instanceof Error ? err.message : String(err)}\n`);

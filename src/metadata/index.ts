@@ -5,6 +5,8 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ContainerStore } from './containers.ts';
+import { containerStore } from './containers.ts';
 import type { ContentLabelStore } from './content-labels.ts';
 import { contentLabelStore } from './content-labels.ts';
 import type { Transaction } from './database.ts';
@@ -17,6 +19,14 @@ import { migrate } from './migrations.ts';
 import type { SnapshotStore } from './snapshots.ts';
 import { snapshotStore } from './snapshots.ts';
 
+export type {
+  ContainerRow,
+  ContainerRowStatus,
+  ContainerRowUpdate,
+  ContainerStore,
+  NewContainerRow,
+} from './containers.ts';
+export { containerStatuses } from './containers.ts';
 export type { ContentLabel, ContentLabelStore } from './content-labels.ts';
 export { gcRefContentPrefix } from './content-labels.ts';
 export type { Constraint, Transaction } from './database.ts';
@@ -34,6 +44,7 @@ export interface Metadata extends Disposable {
   readonly snapshots: SnapshotStore;
   readonly leases: LeaseStore;
   readonly content: ContentLabelStore;
+  readonly containers: ContainerStore;
   /**
    * Runs `fn` in one write transaction (BEGIN IMMEDIATE … COMMIT); if it throws, every write it made
    * is rolled back and the error rethrown. `fn` must be synchronous. Calls nest (as savepoints).
@@ -63,6 +74,7 @@ export function openMetadata(root: string): Metadata {
     snapshots: snapshotStore(connection),
     leases: leaseStore(connection),
     content: contentLabelStore(connection),
+    containers: containerStore(connection),
     transaction: connection.transaction,
     close,
     [Symbol.dispose]: close,

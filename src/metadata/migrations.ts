@@ -72,8 +72,23 @@ CREATE INDEX content_labels_by_value ON content_labels (value, key);
 -- (layer 4) define what they persist; their rows will reference images(name) and snapshots(id).
 `;
 
+// Containers (issue 4). The lifecycle service owns the record's shape (a versioned JSON document in
+// `record`); the columns are what lookups and guards need. `version` rises by one on every write, so
+// two processes changing one container never both win (compare-and-set in ContainerStore.update).
+const v2 = `
+CREATE TABLE containers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL CHECK (status IN ('creating', 'created', 'running', 'stopped', 'removing', 'unknown')),
+  version INTEGER NOT NULL CHECK (version >= 1),
+  record TEXT NOT NULL,
+  created TEXT NOT NULL,
+  updated TEXT NOT NULL
+) STRICT;
+`;
+
 /** Migration n (1-based) brings the schema from user_version n-1 to n. */
-export const migrations: readonly string[] = [v1];
+export const migrations: readonly string[] = [v1, v2];
 
 /** The schema version this code reads and writes. */
 export const schemaVersion = migrations.length;

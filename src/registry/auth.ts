@@ -9,12 +9,12 @@
 // endpoint or to the realm its challenge named; redirects elsewhere go bare (see transport.ts).
 
 import type { Dispatcher } from 'undici';
-import { request } from 'undici';
 import { InvalidArgumentError, UnauthenticatedError, UnavailableError } from '../errdefs/index.ts';
 import { readBodyLimited } from './body.ts';
 import type { CredentialProvider, Credentials } from './credentials.ts';
 import { maxErrorBodyBytes } from './errors.ts';
 import { isLoopbackHost } from './hosts.ts';
+import { loadUndici } from './undici-loader.ts';
 import { type Challenge, challengesOf } from './www-authenticate.ts';
 
 /** token.md: "if no expires_in is given, the client should assume 60 seconds". */
@@ -154,6 +154,7 @@ export class Authorizer {
     }
     const started = Date.now();
     let res: Dispatcher.ResponseData;
+    const { request } = await loadUndici();
     const common = { dispatcher: this.#dispatcher(url), signal, headersTimeout: 30_000, bodyTimeout: 30_000 };
     try {
       if (creds?.identityToken !== undefined) {

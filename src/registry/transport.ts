@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher, request } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { type BerthError, isBerthError } from '../errdefs/index.ts';
 import { type Authorizer, repositoryScope } from './auth.ts';
 import { discardBody, readBodyPrefix } from './body.ts';
@@ -30,6 +30,7 @@ import {
   type RetryPolicy,
   waitBeforeRetry,
 } from './retry.ts';
+import { loadUndici, undiciNow } from './undici-loader.ts';
 
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH';
 
@@ -103,7 +104,7 @@ export class Transport {
         connect.cert = readFileSync(pair[0], 'utf8');
         connect.key = readFileSync(pair[1] === '' ? pair[0] : pair[1], 'utf8');
       }
-      agent = new Agent({
+      agent = new (undiciNow().Agent)({
         connect,
         headersTimeout: this.#opts.stallTimeoutMs,
         bodyTimeout: this.#opts.stallTimeoutMs,
@@ -174,6 +175,7 @@ export class Transport {
         if (authorization !== undefined) headers.authorization = authorization;
       }
       Object.assign(headers, x.headers);
+      const { request } = await loadUndici();
       const res = await request(url, {
         method: x.method,
         headers,

@@ -13,6 +13,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { InternalError, isErrno, UnavailableError } from '../errdefs/index.ts';
+import { mark } from '../util/trace.ts';
 import { conmonArgs } from './conmon-argv.ts';
 import { isAlive, signalPid, waitGone } from './proc.ts';
 import { readSyncMessage } from './sync-pipe.ts';
@@ -44,6 +45,7 @@ export async function launchConmon(spec: ConmonSpec, opts: LaunchOptions): Promi
   ]) {
     await mkdir(d, { recursive: true, mode: 0o700 });
   }
+  mark('shim: spawn');
   const child = spawn(opts.conmonPath, conmonArgs(spec), {
     cwd: spec.bundle,
     detached: true, // its own session: a signal to berth's process group never reaches it
@@ -70,12 +72,14 @@ export async function launchConmon(spec: ConmonSpec, opts: LaunchOptions): Promi
       );
     }
     const msg = await sync;
+    mark('shim: sync message');
     if (msg.data <= 0) {
       throw new InternalError(
         `${what}: the runtime failed to create it: ${(msg.message ?? '').trim() || `status ${msg.data}`}`,
       );
     }
     await firstExit; // conmon's first process writes the -P file, then exits
+    mark('shim: first exit');
     const conmonPid = await readPid(spec.conmonPidFile);
     if (conmonPid === undefined) throw new InternalError(`${what}: no pid in ${spec.conmonPidFile}`);
     detach(child);

@@ -61,3 +61,23 @@ export type ExitResult =
   | { kind: 'exited'; exitCode: number }
   /** conmon died before writing the exit file: the exit status is lost; the container may run on. */
   | { kind: 'shim-lost'; conmonPid: number };
+
+/** The stream a CRI log record came from (conmon src/ctr_logging.c stdpipe_name). */
+export type LogStream = 'stdout' | 'stderr';
+
+/**
+ * One record of the CRI log conmon writes with `-l k8s-file:PATH`: one line
+ * `<RFC3339Nano> <stdout|stderr> <P|F> <text>\n` (conmon src/ctr_logging.c write_k8s_log).
+ */
+export interface CriLogRecord {
+  /** The timestamp as written, nanoseconds and conmon's UTC offset kept: `…T10:00:00.123456789+00:00`. */
+  time: string;
+  stream: LogStream;
+  /** `P`: the line goes on in the stream's next record; `F`: the record ends a line (its `\n` dropped). */
+  partial: boolean;
+  /**
+   * The bytes exactly as the container wrote them, without the record's `\n`. conmon cuts records at its
+   * 8 KiB read size, so a multi-byte UTF-8 character may be split between two `P` records.
+   */
+  text: Buffer;
+}

@@ -7,8 +7,10 @@
 
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
+import { imagesInUse } from '../../containers/index.ts';
 import { CanceledError } from '../../errdefs/index.ts';
 import type { GcResult } from '../../images/gc.ts';
+import type { Image } from '../../metadata/index.ts';
 import { configFrom, type GlobalOptions } from '../global-options.ts';
 import { openImageServices } from '../lazy.ts';
 
@@ -24,7 +26,7 @@ export function pruneCommand(globals: () => GlobalOptions): Command {
     'prune',
     'remove unused images and the blobs and snapshots nothing refers to',
     'WARNING! This will remove all blobs and snapshots no image uses.',
-    'WARNING! This will remove all images without at least one container associated to them (berth has no containers yet: every image).',
+    'WARNING! This will remove all images without at least one container associated to them .',
     globals,
   );
 }
@@ -38,7 +40,7 @@ export function systemCommand(globals: () => GlobalOptions): Command {
         'prune',
         'remove unused data: stopped containers (none yet), unused images, unreferenced blobs and snapshots, stale downloads',
         'WARNING! This will remove:\n  - all blobs and snapshots no image uses\n  - partial downloads untouched for a day',
-        'WARNING! This will remove:\n  - all images without at least one container associated to them (berth has no containers yet: every image)\n  - all blobs and snapshots no image uses\n  - partial downloads untouched for a day',
+        'WARNING! This will remove:\n  - all images without at least one container associated to them \n  - all blobs and snapshots no image uses\n  - partial downloads untouched for a day',
         globals,
       ),
     );
@@ -53,20 +55,18 @@ function pruneLike(
 ): Command {
   return new Command(name)
     .description(description)
-    .option(
-      '-a, --all',
-      'also remove images not used by any container; berth has no containers yet, so every image',
-    )
+    .option('-a, --all', 'also remove images not used by any container')
     .option('-f, --force', 'do not prompt for confirmation')
     .option('--dry-run', 'print what would be removed, remove nothing')
     .action(async (opts: PruneOptions) => {
       const dryRun = opts.dryRun === true;
       if (!dryRun && opts.force !== true) await confirm(opts.all === true ? warningAll : warning);
       await using services = await openImageServices(configFrom(globals()));
-      // Later: `-a` keeps the images of existing containers; without -a, dangling images go.
+      // `-a` keeps the images of existing containers, as docker does.
+      const inUse = imagesInUse(services.metadata.containers);
       const result = await services.collectGarbage({
         dryRun,
-        ...(opts.all === true ? { pruneImages: () => true } : {}),
+        ...(opts.all === true ? { pruneImages: (image: Image) => !inUse.has(image.name) } : {}),
       });
       process.stdout.write(report(result, dryRun));
     });

@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { imagesInUse } from '../../containers/index.ts';
+import { FailedPreconditionError } from '../../errdefs/index.ts';
 import { configFrom, type GlobalOptions } from '../global-options.ts';
 import { openImageServices } from '../lazy.ts';
 
@@ -6,9 +8,17 @@ export function rmiCommand(globals: () => GlobalOptions, name = 'rmi'): Command 
   return new Command(name)
     .description('remove image names (content stays until `berth image prune`)')
     .argument('<image...>', 'image references')
-    .action(async (refs: string[]) => {
+    .option('-f, --force', 'remove the name even if containers were created from it')
+    .action(async (refs: string[], opts: { force?: boolean }) => {
       await using services = await openImageServices(configFrom(globals()));
+      const inUse = imagesInUse(services.metadata.containers);
       for (const ref of refs) {
+        const users = inUse.get(services.images.get(ref).name);
+        if (users !== undefined && opts.force !== true) {
+          throw new FailedPreconditionError(`image "${ref}": in use by container ${users.join(', ')}`, {
+            hint: 'remove the containers first (berth rm), or use rmi -f',
+          });
+        }
         const removed = await services.images.remove(ref);
         process.stdout.write(`Untagged: ${removed}\n`);
       }

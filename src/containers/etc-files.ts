@@ -1,0 +1,69 @@
+// /etc/hostname, /etc/hosts and /etc/resolv.conf, written per container into its bundle and
+// bind-mounted over the image's (docker and containerd's CRI do the same, so the image's files are
+// never changed and every container gets its own). With `--net none` the container's network
+// namespace has only a loopback device, so nameservers on the host's loopback (systemd-resolved's
+// 127.0.0.53, a local dnsmasq) would point at nothing: they are dropped, as docker drops them.
+
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isErrno } from '../errdefs/index.ts';
+import type { Mount } from '../oci/runtime/index.ts';
+import type { NetworkMode } from './types.ts';
+
+export const HOST_RESOLV_CONF = '/etc/resolv.conf';
+/** Read at most this much of the host's resolv.conf (glibc reads a few lines anyway). */
+const MAX_RESOLV_CONF = 64 * 1024;
+
+export function hostsFile(hostname: string): string {
+  return [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'ff00::0\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+    `127.0.1.1\t${hostname}`,
+    '',
+  ].join('\n');
+}
+
+/** The host's resolv.conf for this network mode (loopback nameservers dropped unless `host`). */
+export function resolvConf(host: string, network: NetworkMode): string {
+  const lines = host.slice(0, MAX_RESOLV_CONF).split('\n');
+  if (network === 'host') return lines.join('\n');
+  return lines
+    .filter((l) => {
+      const m = /^\s*nameserver\s+(\S+)/.exec(l);
+      return m === null || !(m[1]!.startsWith('127.') || m[1] === '::1');
+    })
+    .join('\n');
+}
+
+async function readHostResolvConf(): Promise<string> {
+  try {
+    return await readFile(HOST_RESOLV_CONF, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return '';
+    throw err;
+  }
+}
+
+/** Writes the three files into `bundle` and returns the bind mounts that put them in place. */
+export async function writeEtcFiles(
+  bundle: string,
+  hostname: string,
+  network: NetworkMode,
+): Promise<Mount[]> {
+  const files: [string, string][] = [
+    ['hostname', `${hostname}\n`],
+    ['hosts', hostsFile(hostname)],
+    ['resolv.conf', resolvConf(await readHostResolvConf(), network)],
+  ];
+  await Promise.all(files.map(([name, text]) => writeFile(join(bundle, name), text, { mode: 0o644 })));
+  return files.map(([name]) => ({
+    destination: `/etc/${name}`,
+    type: 'bind',
+    source: join(bundle, name),
+    options: ['rbind', 'rprivate'],
+  }));
+}
