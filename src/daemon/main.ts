@@ -1,11 +1,11 @@
 import { versionLine } from '../util/version.ts';
 
-// berthd serves the Kubernetes CRI; the server arrives with the CRI issue. For now it answers
-// --version so that the launcher and the Node version check are exercised like the CLI's.
+// berthd, the Kubernetes CRI daemon. `--version` answers before the server's modules (HTTP/2,
+// connect, the generated protobuf code) load, as the CLI's does.
 const args = process.argv.slice(2);
-if (args.includes('--version') || args.includes('-v')) {
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   process.stdout.write(`${versionLine().replace(/^berth /, 'berthd ')}\n`);
 } else {
-  process.stderr.write('berthd: the CRI server is not built yet (see the issues); only --version works\n');
-  process.exitCode = 125;
+  const { serve } = await import('./serve.ts');
+  process.exitCode = await serve(args);
 }
