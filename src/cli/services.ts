@@ -1,6 +1,5 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { cgroupDriver } from '../cgroups/index.ts';
 import type { Config } from '../config/index.ts';
 import { ContainerService, type ImageLookup } from '../containers/index.ts';
@@ -12,6 +11,7 @@ import { chainCredentials, dockerConfigCredentials, RegistryClient } from '../re
 import { findExecutable, OciRuntimeDriver, type RuntimeName, resolveRuntime } from '../runtime/index.ts';
 import { openSnapshotter, type Snapshotter } from '../snapshot/index.ts';
 import { applyLayer } from '../unpack/index.ts';
+import { installDir } from '../util/install-dir.ts';
 import type { GlobalOptions } from './global-options.ts';
 
 // The one place the CLI builds implementations (design.md: only cli and daemon construct them).
@@ -46,7 +46,7 @@ function selfCommand(config: Config, globals: GlobalOptions): { path: string; ar
   const args: string[] = [];
   if (globals.config !== undefined) args.push('--config', resolve(globals.config));
   args.push('--root', config.root, '--state', config.state, 'container', 'cleanup');
-  return { path: fileURLToPath(new URL('../../bin/berth', import.meta.url)), args };
+  return { path: join(installDir(), 'bin', 'berth'), args };
 }
 
 /** One driver per runtime name, made on first use, with its root under `stateDir`. */

@@ -23,21 +23,24 @@ export function cgroupsPathOf(record: Pick<ContainerRecord, 'id'>): string {
 
 export async function teardown(deps: ContainerServiceDeps, record: ContainerRecord): Promise<void> {
   const paths = containerPaths(deps.dirs, record.id);
-  await deps
-    .runtime(record.runtime)
-    .delete(record.id, { force: true })
-    .catch((err: unknown) => {
-      if (!(err instanceof NotFoundError)) throw err;
-    });
-  mark('td: runtime delete');
-  for (const point of mountsUnder(paths.bundle)) {
-    // Another process tearing the same container down may unmount it between our read of the mount
-    // table and our umount: "not mounted" then is success, which the check below confirms.
-    await unmount(point, { lazy: true }).catch((err: unknown) => {
-      if (mountsUnder(paths.bundle).includes(point)) throw err;
-    });
-  }
-  mark('td: unmount');
+  // The runtime's delete and the unmounts are independent (neither runtime reads the rootfs to
+  // delete, and a lazy unmount is safe under a process still dying): run them at once.
+  await Promise.all([
+    deps
+      .runtime(record.runtime)
+      .delete(record.id, { force: true })
+      .catch((err: unknown) => {
+        if (!(err instanceof NotFoundError)) throw err;
+      }),
+    ...mountsUnder(paths.bundle).map((point) =>
+      // Another process tearing the same container down may unmount it between our read of the
+      // mount table and our umount: "not mounted" then is success, which the check below confirms.
+      unmount(point, { lazy: true }).catch((err: unknown) => {
+        if (mountsUnder(paths.bundle).includes(point)) throw err;
+      }),
+    ),
+  ]);
+  mark('td: runtime delete + unmount');
   const left = mountsUnder(paths.bundle);
   if (left.length > 0) {
     throw new InternalError(`container ${record.name}: still mounted after unmount: ${left.join(', ')}`);

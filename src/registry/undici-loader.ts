@@ -8,7 +8,12 @@ import { InternalError } from '../errdefs/index.ts';
 let loaded: typeof Undici | undefined;
 
 export async function loadUndici(): Promise<typeof Undici> {
-  loaded ??= await import('undici');
+  if (loaded === undefined) {
+    const m = await import('undici');
+    // From the sources Node gives undici's named exports; from the bundle (scripts/build.ts) a
+    // CommonJS module's exports arrive as `default` only.
+    loaded = typeof m.Agent === 'function' ? m : (m as unknown as { default: typeof Undici }).default;
+  }
   return loaded;
 }
 

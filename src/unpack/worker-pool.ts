@@ -18,7 +18,10 @@ const idleTimeoutMs = 10_000;
  */
 const maxYoungGenerationSizeMb = 4;
 
-const workerURL = new URL('./worker.ts', import.meta.url).href;
+// From the sources, worker.ts beside this file; in the bundle (scripts/build.ts) every chunk sits
+// flat in dist/ with the worker's own entry, worker.mjs.
+const workerURL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.mjs', import.meta.url)
+  .href;
 
 /**
  * The worker's entry: plain JavaScript, so that nothing needs TypeScript stripping before the
