@@ -197,6 +197,44 @@ for (const runtime of ['runc', 'crun'] as const) {
       assert.equal(h.cli(['run', '--rm', '--pids-limit', '20', h.image, 'sh', '-c', forks]).stderr, '');
     });
 
+    test('--cpus sets the CFS quota; SIGINT to a foreground berth reaches the container', async (t) => {
+      const h = await testContainers(t, { runtime });
+      const quota = h.cli([
+        'run',
+        '--rm',
+        '--cpus',
+        '0.5',
+        h.image,
+        'sh',
+        '-c',
+        'cat /sys/fs/cgroup/cpu*/cpu.cfs_quota_us /sys/fs/cgroup/cpu.max 2>/dev/null',
+      ]);
+      assert.match(quota.stdout, /^(50000|50000 100000)$/m);
+      const { spawn } = await import('node:child_process');
+      const bin = new URL('../../bin/berth', import.meta.url).pathname;
+      const script = 'trap "echo got-int; exit 7" INT; echo ready; while true; do sleep 0.1; done';
+      const child = spawn(bin, [
+        '--root',
+        h.root,
+        '--state',
+        h.state,
+        'run',
+        '--rm',
+        h.image,
+        'sh',
+        '-c',
+        script,
+      ]);
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => {
+        out += b.toString();
+        if (out.includes('ready')) child.kill('SIGINT');
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      assert.equal(out, 'ready\ngot-int\n');
+      assert.equal(code, 7);
+    });
+
     test('volumes: a host bind (rw and ro) and the image volume as an anonymous one', async (t) => {
       const h = await testContainers(t, { runtime });
       const dir = `${h.state}/vol`;
