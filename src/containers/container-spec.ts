@@ -10,6 +10,7 @@ import type { Mount, Spec } from '../oci/runtime/index.ts';
 import {
   defaultOpts,
   generateSpec,
+  linuxOf,
   processOf,
   resolveInRoot,
   type SpecContext,
@@ -27,6 +28,7 @@ import {
   withTTY,
 } from '../spec/index.ts';
 import { hostFacts } from './host-facts.ts';
+import { podCgroupsPath, podOpts } from './pod-opts.ts';
 import type { ContainerRecord } from './types.ts';
 
 /** The cgroup prefix of containers the CLI makes: `/berth/<id>` (cgroups CGROUP_PARENT). */
@@ -64,6 +66,15 @@ export function specOpts(record: ContainerRecord, mounts: readonly Mount[]): Spe
     opts.push(withCapabilities({ add: r.capAdd ?? [], drop: r.capDrop ?? [] }));
   }
   if (r.privileged === true) opts.push(withPrivileged());
+  if (r.pod !== undefined) {
+    opts.push(...podOpts(r.pod, hostFacts().oomScoreAdj));
+    const parent = r.pod.cgroupParent;
+    if (parent !== undefined) {
+      opts.push((spec) => {
+        linuxOf(spec).cgroupsPath = podCgroupsPath(parent, record.id);
+      });
+    }
+  }
   return opts;
 }
 

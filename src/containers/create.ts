@@ -51,7 +51,7 @@ export async function createContainer(
     anonymousVolumes: [],
     createdAt: new Date().toISOString(),
     startCount: 0,
-    logPath: paths.log,
+    logPath: req.pod?.logPath ?? paths.log,
   };
   let c = records.insert('creating', { ...record, starter: process.pid });
   try {

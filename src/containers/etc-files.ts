@@ -48,22 +48,26 @@ async function readHostResolvConf(): Promise<string> {
   }
 }
 
-/** Writes the three files into `bundle` and returns the bind mounts that put them in place. */
+/**
+ * Writes the three files into `bundle` and returns the bind mounts that put them in place. A file the
+ * pod already wrote (`fromPod`, shared by its containers) is bound instead of a new one.
+ */
 export async function writeEtcFiles(
   bundle: string,
   hostname: string,
   network: NetworkMode,
+  fromPod: { hostname?: string; hosts?: string; resolvConf?: string } = {},
 ): Promise<Mount[]> {
-  const files: [string, string][] = [
-    ['hostname', `${hostname}\n`],
-    ['hosts', hostsFile(hostname)],
-    ['resolv.conf', resolvConf(await readHostResolvConf(), network)],
+  const files: [string, string | undefined, () => Promise<string> | string][] = [
+    ['hostname', fromPod.hostname, () => `${hostname}\n`],
+    ['hosts', fromPod.hosts, () => hostsFile(hostname)],
+    ['resolv.conf', fromPod.resolvConf, async () => resolvConf(await readHostResolvConf(), network)],
   ];
-  await Promise.all(files.map(([name, text]) => writeFile(join(bundle, name), text, { mode: 0o644 })));
-  return files.map(([name]) => ({
-    destination: `/etc/${name}`,
-    type: 'bind',
-    source: join(bundle, name),
-    options: ['rbind', 'rprivate'],
-  }));
+  return Promise.all(
+    files.map(async ([name, given, text]) => {
+      const source = given ?? join(bundle, name);
+      if (given === undefined) await writeFile(source, await text(), { mode: 0o644 });
+      return { destination: `/etc/${name}`, type: 'bind', source, options: ['rbind', 'rprivate'] };
+    }),
+  );
 }

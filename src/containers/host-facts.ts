@@ -48,6 +48,8 @@ export function parseCapabilityMask(hex: string): string[] {
 export interface HostFacts {
   rlimitHardMax: Record<string, number>;
   capabilities: string[];
+  /** berth's own oom_score_adj: a container may not go below it (no CAP_SYS_RESOURCE here). */
+  oomScoreAdj: number;
 }
 
 let cached: HostFacts | undefined;
@@ -60,6 +62,7 @@ export function hostFacts(): HostFacts {
   cached = {
     rlimitHardMax: parseHardLimits(readFileSync('/proc/self/limits', 'utf8')),
     capabilities: capEff === undefined ? [...KNOWN_CAPABILITIES] : parseCapabilityMask(capEff),
+    oomScoreAdj: Number(readFileSync('/proc/self/oom_score_adj', 'utf8').trim()) || 0,
   };
   return cached;
 }

@@ -49,7 +49,7 @@ export async function startContainer(
     await mountAll(await deps.snapshotter.mounts(record.snapshotKey), paths.rootfs, opts.signal);
     mark('rootfs mounted');
     const network = record.request.network ?? 'none';
-    const etc = await writeEtcFiles(paths.bundle, hostnameOf(record), network);
+    const etc = await writeEtcFiles(paths.bundle, hostnameOf(record), network, record.request.pod?.etcFiles);
     const spec = await containerSpec(record, paths.rootfs, [
       ...etc,
       ...(record.request.volumes ?? []).map(bindMountOf),

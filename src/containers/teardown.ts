@@ -15,10 +15,14 @@ import { mark } from '../util/trace.ts';
 import { CGROUP_NAMESPACE } from './container-spec.ts';
 import type { ContainerServiceDeps } from './deps.ts';
 import { containerPaths } from './layout.ts';
+import { podCgroupsPath } from './pod-opts.ts';
 import type { ContainerRecord } from './types.ts';
 
-export function cgroupsPathOf(record: Pick<ContainerRecord, 'id'>): string {
-  return containerCgroupsPath(record.id, `/${CGROUP_NAMESPACE}`);
+export function cgroupsPathOf(record: Pick<ContainerRecord, 'id' | 'request'>): string {
+  const parent = record.request.pod?.cgroupParent;
+  return parent === undefined
+    ? containerCgroupsPath(record.id, `/${CGROUP_NAMESPACE}`)
+    : podCgroupsPath(parent, record.id);
 }
 
 export async function teardown(deps: ContainerServiceDeps, record: ContainerRecord): Promise<void> {

@@ -3,7 +3,7 @@
 
 import type { ContainerRowStatus } from '../metadata/index.ts';
 import type { ImageConfig } from '../oci/image/index.ts';
-import type { Spec } from '../oci/runtime/index.ts';
+import type { Device, Mount, NamespaceType, Resources, Seccomp, Spec } from '../oci/runtime/index.ts';
 import type { RuntimeName } from '../runtime/types.ts';
 
 export type ContainerStatus = ContainerRowStatus;
@@ -17,6 +17,54 @@ export interface VolumeSpec {
   source?: string;
   destination: string;
   readonly: boolean;
+}
+
+/** A namespace the container joins (a pod's pinned file) or shares with the host, instead of a new one. */
+export interface NamespaceJoin {
+  type: NamespaceType;
+  /** A pinned namespace file (`/run/berth/pods/<id>/ns/net`); absent: the host's namespace. */
+  path?: string;
+}
+
+/** The seccomp filter: the default profile, none, or a profile file on the host (CRI `localhost/…`). */
+export type SeccompChoice =
+  | { kind: 'runtime-default' }
+  | { kind: 'unconfined' }
+  | { kind: 'localhost'; path: string }
+  | { kind: 'profile'; seccomp: Seccomp };
+
+/**
+ * What a pod (the CRI) sets on its containers beyond the CLI's options: plain data, kept in the record,
+ * turned into spec options by pod-opts.ts. Each field mirrors a CRI LinuxContainerConfig /
+ * ContainerConfig field (api.proto), already validated and translated by the caller.
+ */
+export interface PodSettings {
+  namespaces?: NamespaceJoin[];
+  /** The pod's cgroup parent (cgroupfs path); the container's cgroup is `<parent>/<id>`. */
+  cgroupParent?: string;
+  annotations?: Record<string, string>;
+  /** Validated by the caller (only namespaced sysctls). */
+  sysctls?: Record<string, string>;
+  /** Mounts added after the defaults and volumes (propagation, recursive read-only in options). */
+  mounts?: Mount[];
+  devices?: Device[];
+  seccomp?: SeccompChoice;
+  /** Replace the default masked / read-only paths (CRI masked_paths, readonly_paths). */
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
+  noNewPrivileges?: boolean;
+  /** Extra group ids for the process (CRI supplemental_groups). */
+  supplementalGroups?: number[];
+  /** Merged over the limits from memory/cpus/pidsLimit. */
+  resources?: Resources;
+  /** Host files the pod wrote, bind-mounted instead of the container's own. */
+  etcFiles?: { hostname?: string; hosts?: string; resolvConf?: string };
+  /** conmon writes the CRI log here instead of `<root>/containers/<id>/ctr.log` (kubelet's path). */
+  logPath?: string;
+  /** Clamped to the host's own value: root here lacks CAP_SYS_RESOURCE to go lower. */
+  oomScoreAdj?: number;
+  /** Close the container's stdin when the first attached client hangs up (CRI stdin_once). */
+  stdinOnce?: boolean;
 }
 
 /** Everything `berth create` / `berth run` accepts, after the CLI has parsed it. */
@@ -48,6 +96,8 @@ export interface CreateRequest {
   /** Remove the container when it exits (`--rm`). */
   autoRemove?: boolean;
   labels?: Record<string, string>;
+  /** Set by the CRI for a pod's containers. */
+  pod?: PodSettings;
 }
 
 /** The image a container was created from, copied so the container outlives `berth rmi`. */
