@@ -32,6 +32,7 @@ import { parseArgs } from 'node:util';
 import { startRegistry } from '../test/harness/registry.ts';
 import { skopeoCopy } from '../test/harness/skopeo.ts';
 import { summarizeProfiles } from './cpuprofile.ts';
+import { ensureDebianTools } from './peers.ts';
 import {
   type BenchImage,
   type BenchImageName,
@@ -154,24 +155,7 @@ const tools: [command: string, pkg: string][] = [
 ];
 
 function ensureTools(): void {
-  const has = (cmd: string): boolean =>
-    cmd.startsWith('/') ? existsSync(cmd) : sh('sh', ['-c', `command -v ${cmd} || true`]).trim() !== '';
-  const missing = [...new Set(tools.filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg))];
-  if (missing.length === 0) return;
-  log(`installing from Debian: ${missing.join(' ')}`);
-  const install = (): void => {
-    execFileSync('apt-get', ['install', '-y', '-qq', ...missing], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-  };
-  try {
-    install();
-  } catch {
-    // The package lists may be stale or absent (a fresh machine): refresh once and retry.
-    execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    install();
-  }
+  ensureDebianTools(tools);
 }
 
 // ---- the loop filesystem ----
