@@ -235,6 +235,56 @@ for (const runtime of ['runc', 'crun'] as const) {
       assert.equal(code, 7);
     });
 
+    test('--net host, --env-file, --entrypoint, logs --tail/--timestamps, kill -s, inspect', async (t) => {
+      const h = await testContainers(t, { runtime });
+      const { hostname } = await import('node:os');
+      const { readlinkSync, writeFileSync } = await import('node:fs');
+      const host = h.cli([
+        'run',
+        '--rm',
+        '--net',
+        'host',
+        h.image,
+        'sh',
+        '-c',
+        'hostname; readlink /proc/self/ns/net',
+      ]);
+      assert.equal(host.stdout, `${hostname()}\n${readlinkSync('/proc/self/ns/net')}\n`);
+      const none = h.cli(['run', '--rm', h.image, 'readlink', '/proc/self/ns/net']);
+      assert.notEqual(none.stdout, `${readlinkSync('/proc/self/ns/net')}\n`);
+      const envFile = `${h.state}/env`;
+      writeFileSync(envFile, '# comment\nFROM_FILE=1\nFOO=file\n');
+      const env = h.cli(['run', '--rm', '--env-file', envFile, '-e', 'FOO=flag', h.image, 'env']);
+      assert.match(env.stdout, /^FROM_FILE=1$/m);
+      assert.match(env.stdout, /^FOO=flag$/m, '-e wins over --env-file');
+      const ep = h.cli(['run', '--rm', '--entrypoint', 'echo', h.image, 'a', 'b']);
+      assert.equal(ep.stdout, 'a b\n');
+      const script =
+        'trap "echo usr1; exit 0" USR1; for i in 1 2 3 4 5; do echo line$i; done; while true; do sleep 0.1; done';
+      assert.equal(h.cli(['run', '-d', '--name', 'lg', h.image, 'sh', '-c', script]).status, 0);
+      await waitForLog(h.containers, 'lg', 'line5');
+      assert.equal(h.cli(['logs', '--tail', '2', 'lg']).stdout, 'line4\nline5\n');
+      assert.match(
+        h.cli(['logs', '-t', '--tail', '1', 'lg']).stdout,
+        /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line5\n$/,
+      );
+      assert.equal(h.cli(['kill', '-s', 'USR1', 'lg']).status, 0);
+      assert.equal(h.cli(['wait', 'lg']).stdout, '0\n');
+      const [info] = JSON.parse(h.cli(['inspect', 'lg']).stdout) as {
+        Name: string;
+        State: string;
+        ExitCode: number;
+        Spec: { process: { args: string[] } };
+      }[];
+      assert.equal(info?.Name, 'lg');
+      assert.equal(info?.State, 'stopped');
+      assert.equal(info?.ExitCode, 0);
+      assert.deepEqual(info?.Spec.process.args, ['sh', '-c', script]);
+      const missing = h.cli(['inspect', 'nothing-by-this-name']);
+      assert.equal(missing.status, 1);
+      assert.match(missing.stderr, /no container or image/);
+    });
+
     test('volumes: a host bind (rw and ro) and the image volume as an anonymous one', async (t) => {
       const h = await testContainers(t, { runtime });
       const dir = `${h.state}/vol`;
