@@ -67,7 +67,13 @@ export function imageLookup(images: ImageService): ImageLookup {
   return {
     async resolve(ref) {
       const d = await images.inspect(ref);
-      return { name: d.name, digest: d.target.digest, chainID: d.chainID, config: d.config };
+      return {
+        name: d.name,
+        digest: d.target.digest,
+        chainID: d.chainID,
+        config: d.config,
+        configDigest: d.configDescriptor.digest,
+      };
     },
   };
 }

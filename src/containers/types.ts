@@ -109,6 +109,8 @@ export interface ContainerImage {
   /** The top layer's chain ID: the snapshot the container's rootfs is prepared on. */
   chainID: string;
   config: ImageConfig;
+  /** The config's digest: the image id the CRI reports (absent in records older than it). */
+  configDigest?: string;
 }
 
 /** Version of the record's shape; a newer berth migrates older records when it reads them. */

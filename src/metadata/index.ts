@@ -16,6 +16,8 @@ import { imageStore } from './images.ts';
 import type { LeaseStore } from './leases.ts';
 import { leaseStore } from './leases.ts';
 import { migrate } from './migrations.ts';
+import type { PodStore } from './pods.ts';
+import { podStore } from './pods.ts';
 import type { SnapshotStore } from './snapshots.ts';
 import { snapshotStore } from './snapshots.ts';
 
@@ -34,6 +36,8 @@ export { busyTimeoutMs, databaseFile } from './database.ts';
 export type { Image, ImageFilter, ImageStore, ImageTarget, ImageUpdate, NewImage } from './images.ts';
 export type { Lease, LeaseResource, LeaseResourceType, LeaseStore, NewLease } from './leases.ts';
 export { schemaVersion } from './migrations.ts';
+export type { NewPodRow, PodRow, PodRowStatus, PodRowUpdate, PodStore } from './pods.ts';
+export { podStatuses } from './pods.ts';
 export type { Labels } from './rows.ts';
 export { maxLabelLength } from './rows.ts';
 export type { CommitChanges, NewSnapshot, SnapshotKind, SnapshotRecord, SnapshotStore } from './snapshots.ts';
@@ -45,6 +49,7 @@ export interface Metadata extends Disposable {
   readonly leases: LeaseStore;
   readonly content: ContentLabelStore;
   readonly containers: ContainerStore;
+  readonly pods: PodStore;
   /**
    * Runs `fn` in one write transaction (BEGIN IMMEDIATE … COMMIT); if it throws, every write it made
    * is rolled back and the error rethrown. `fn` must be synchronous. Calls nest (as savepoints).
@@ -75,6 +80,7 @@ export function openMetadata(root: string): Metadata {
     leases: leaseStore(connection),
     content: contentLabelStore(connection),
     containers: containerStore(connection),
+    pods: podStore(connection),
     transaction: connection.transaction,
     close,
     [Symbol.dispose]: close,

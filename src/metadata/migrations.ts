@@ -87,8 +87,24 @@ CREATE TABLE containers (
 ) STRICT;
 `;
 
+// Pod sandboxes (issue 5). As with containers, the pod service owns the record's shape (a versioned
+// JSON document in `record`: namespaces, CNI result, DNS, ...); the columns are what lookups and the
+// compare-and-set need. `name` is unique: the CRI layer makes it from the pod's metadata (name,
+// namespace, uid, attempt), so a second RunPodSandbox for the same attempt is refused.
+const v3 = `
+CREATE TABLE pods (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL CHECK (status IN ('creating', 'ready', 'notready', 'removing')),
+  version INTEGER NOT NULL CHECK (version >= 1),
+  record TEXT NOT NULL,
+  created TEXT NOT NULL,
+  updated TEXT NOT NULL
+) STRICT;
+`;
+
 /** Migration n (1-based) brings the schema from user_version n-1 to n. */
-export const migrations: readonly string[] = [v1, v2];
+export const migrations: readonly string[] = [v1, v2, v3];
 
 /** The schema version this code reads and writes. */
 export const schemaVersion = migrations.length;

@@ -34,7 +34,7 @@ test('a fresh database is in WAL mode with the schema version set', (t) => {
   const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all();
   assert.deepEqual(
     tables.map((r) => r.name).filter((n) => n !== 'sqlite_sequence'),
-    ['containers', 'content_labels', 'images', 'lease_resources', 'leases', 'snapshots'],
+    ['containers', 'content_labels', 'images', 'lease_resources', 'leases', 'pods', 'snapshots'],
   );
 });
 
