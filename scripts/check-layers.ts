@@ -42,11 +42,13 @@ export const layers: Record<string, number> = {
  * util → errdefs: shared helpers (the JSON field checkers) throw the project's error classes.
  * cri → containers, pods: each RPC validates, then calls the lifecycle services (design.md "CRI");
  *   the services never import cri, so the direction stays one way within layer 4.
+ * daemon → cli: berthd wires the same services as the CLI (cli/services.ts), not a second copy.
  */
 export const sameLayerAllowed: Record<string, readonly string[]> = {
   reference: ['oci/image'],
   util: ['errdefs'],
   cri: ['containers', 'pods'],
+  daemon: ['cli'],
 };
 
 /** The folder (a key of `layers`) a file under src/ belongs to, or undefined. */

@@ -14,6 +14,7 @@ import { mark } from '../util/trace.ts';
 import { createContainer } from './create.ts';
 import type { ContainerServiceDeps } from './deps.ts';
 import { type ExecRequest, execInContainer } from './exec.ts';
+import { type ExecSyncResult, execSync } from './exec-sync.ts';
 import { containerPaths } from './layout.ts';
 import { ContainerRecords, recordOf } from './records.ts';
 import { startContainer } from './start.ts';
@@ -166,6 +167,13 @@ export class ContainerService {
       mustBeRunning(c, 'exec');
       return execInContainer(this.deps, c, req);
     });
+  }
+
+  /** ExecSync (CRI): the command's exit code and its output, capped (exec-sync.ts). */
+  async execSync(key: string, req: Parameters<typeof execSync>[2]): Promise<ExecSyncResult> {
+    const c = await this.get(key);
+    mustBeRunning(c, 'exec');
+    return execSync(this.deps, c, req);
   }
 
   /** What conmon's cleanup command runs: record the exit, take the container down, `--rm` it. */

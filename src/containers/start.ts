@@ -6,6 +6,7 @@
 
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { NotFoundError } from '../errdefs/index.ts';
 import { mountAll } from '../mount/index.ts';
 import type { Spec } from '../oci/runtime/index.ts';
@@ -45,6 +46,8 @@ export async function startContainer(
     if (existsSync(paths.bundle)) await teardown(deps, record);
     await mkdir(paths.rootfs, { recursive: true, mode: 0o700 });
     await mkdir(paths.dataDir, { recursive: true, mode: 0o700 });
+    // conmon opens the log but makes no directory; a CRI log path may name a new one (<pod dir>/<ctr>/).
+    await mkdir(dirname(record.logPath), { recursive: true, mode: 0o755 });
     mark('bundle dirs');
     await mountAll(await deps.snapshotter.mounts(record.snapshotKey), paths.rootfs, opts.signal);
     mark('rootfs mounted');

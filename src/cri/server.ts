@@ -12,7 +12,21 @@ import { Code, type ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { mapErrors } from './errors.ts';
 import { ImageService, RuntimeService } from './gen/api_pb.js';
+import type { ContainerRpcDeps } from './rpc/container-deps.ts';
+import { removeContainer, startContainer, stopContainer } from './rpc/container-lifecycle.ts';
+import { reopenContainerLog, updateContainerResources } from './rpc/container-maintenance.ts';
+import { createContainer } from './rpc/create-container.ts';
+import { execSync } from './rpc/exec-sync.ts';
 import { type ImageFsInfoDeps, imageFsInfo } from './rpc/image-fs-info.ts';
+import { containerStatus, listContainers } from './rpc/list-containers.ts';
+import {
+  listPodSandbox,
+  type PodRpcDeps,
+  podSandboxStatus,
+  removePodSandbox,
+  runPodSandbox,
+  stopPodSandbox,
+} from './rpc/pod-sandbox.ts';
 import { type VersionDeps, version } from './rpc/version.ts';
 import { listenUnix } from './unix-socket.ts';
 
@@ -23,6 +37,8 @@ export const SHUTDOWN_GRACE_MS = 5000;
 
 export interface CriServerOptions extends VersionDeps, ImageFsInfoDeps {
   maxMessageBytes?: number;
+  /** The pod and container services; without them only Version and ImageFsInfo are served. */
+  runtime?: ContainerRpcDeps & PodRpcDeps;
 }
 
 export interface CriServer {
@@ -37,8 +53,27 @@ export interface CriServer {
 
 function routes(opts: CriServerOptions) {
   return (router: ConnectRouter) => {
+    const rt = opts.runtime;
     router.service(RuntimeService, {
       version: (req) => version(req, opts),
+      ...(rt === undefined
+        ? {}
+        : {
+            runPodSandbox: (req, ctx) => runPodSandbox(req, rt, ctx.signal),
+            stopPodSandbox: (req, ctx) => stopPodSandbox(req, rt, ctx.signal),
+            removePodSandbox: (req, ctx) => removePodSandbox(req, rt, ctx.signal),
+            podSandboxStatus: (req, ctx) => podSandboxStatus(req, rt, ctx.signal),
+            listPodSandbox: (req, ctx) => listPodSandbox(req, rt, ctx.signal),
+            createContainer: (req, ctx) => createContainer(req, rt, ctx.signal),
+            startContainer: (req, ctx) => startContainer(req, rt, ctx.signal),
+            stopContainer: (req) => stopContainer(req, rt),
+            removeContainer: (req) => removeContainer(req, rt),
+            listContainers: (req) => listContainers(req, rt),
+            containerStatus: (req) => containerStatus(req, rt),
+            updateContainerResources: (req) => updateContainerResources(req, rt),
+            reopenContainerLog: (req) => reopenContainerLog(req, rt),
+            execSync: (req, ctx) => execSync(req, rt, ctx.signal),
+          }),
     });
     router.service(ImageService, {
       imageFsInfo: (req) => imageFsInfo(req, opts),

@@ -61,9 +61,12 @@ export async function serve(argv: string[]): Promise<number> {
     const config: Config = loadConfig({ path: values.config, root: values.root, state: values.state });
     const cri = await import('../cri/index.ts');
     const path = cri.parseListenAddress(values.listen ?? config.cri.listen);
+    const { openRuntimeServices } = await import('./runtime-services.ts');
+    await using services = await openRuntimeServices(config, values.config);
     const server = await cri.startCriServer(path, {
       runtimeVersion: berthVersion(),
       imageFsMountpoint: join(config.root, 'snapshots', config.images.snapshotter),
+      runtime: services.runtime,
     });
     log(`serving CRI runtime.v1 on unix://${path}`);
     const signal = await stop;

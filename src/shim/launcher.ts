@@ -56,6 +56,14 @@ export async function launchConmon(spec: ConmonSpec, opts: LaunchOptions): Promi
   child.stderr?.on('data', (b: Buffer) => {
     if (stderr.length < MAX_STDERR) stderr += b.toString('utf8');
   });
+  // Node's stdio "pipes" are socketpairs: a conmon that dies with our start byte unread resets them
+  // (ECONNRESET), and an 'error' with no listener would end a long-lived berthd. The outcome is read
+  // from the sync pipe and conmon's exit status; these errors only say the peer is gone.
+  for (const stream of child.stdio) {
+    stream?.on('error', (err: Error) => {
+      if (stderr.length < MAX_STDERR) stderr += ` (${err.message})`;
+    });
+  }
   const firstExit = exitOf(child);
   try {
     const sync = readSyncMessage(child.stdio[3] as Readable, {

@@ -72,7 +72,7 @@ function crictlRun(sock: string, ...args: string[]) {
   });
 }
 
-test('crictl version and imagefsinfo through berthd; other RPCs answer Unimplemented', {
+test('crictl version, imagefsinfo and ps through berthd; RPCs not built answer Unimplemented', {
   skip: crictl === undefined ? 'needs crictl v1.29 (scripts/install-cri-tools builds it)' : false,
 }, async (t) => {
   const d = await startBerthd(t);
@@ -96,9 +96,12 @@ test('crictl version and imagefsinfo through berthd; other RPCs answer Unimpleme
   const info = JSON.parse(fs.stdout) as { status: { imageFilesystems: { fsId: { mountpoint: string } }[] } };
   assert.match(info.status.imageFilesystems[0]?.fsId.mountpoint ?? '', /\/root\/snapshots\/overlayfs$/);
 
-  const ps = crictlRun(d.sock, 'ps');
-  assert.equal(ps.status, 1);
-  assert.match(ps.stderr, /code = Unimplemented desc = runtime\.v1\.RuntimeService\.ListContainers/);
+  const ps = crictlRun(d.sock, 'ps', '-q');
+  assert.equal(ps.status, 0, ps.stderr);
+  assert.equal(ps.stdout, '', 'no containers yet');
+  const stats = crictlRun(d.sock, 'stats');
+  assert.equal(stats.status, 1);
+  assert.match(stats.stderr, /code = Unimplemented desc = runtime\.v1\.RuntimeService\.ListContainerStats/);
   assert.equal(d.proc.exitCode, null, 'berthd is still running');
 });
 

@@ -6,7 +6,7 @@ import type { DeviceFacts, PodView } from '../container-request.ts';
 
 export interface ContainerRpcDeps {
   containers: ContainerService;
-  pods: {
+  podViews: {
     /** The pod as CreateContainer needs it; NotFound when absent, FailedPrecondition when not ready. */
     view(id: string): Promise<PodView>;
   };

@@ -16,7 +16,7 @@ export async function createContainer(
   if (req.config === undefined) throw new InvalidArgumentError('CreateContainer: config is required');
   const image = req.config.image?.image ?? '';
   if (image === '') throw new InvalidArgumentError('CreateContainer: config.image.image is required');
-  const pod = await deps.pods.view(req.podSandboxId);
+  const pod = await deps.podViews.view(req.podSandboxId);
   const name = await deps.images.resolveName(image);
   const c = await deps.containers.create(createRequest(req.config, pod, name, deps.statDevice), { signal });
   return { containerId: c.id };
