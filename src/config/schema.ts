@@ -117,6 +117,11 @@ export const schema = {
         default: ['/opt/cni/bin', '/usr/lib/cni'],
         doc: 'Where CNI plugin binaries are looked up, in order.',
       },
+      pinned_images: {
+        kind: { type: 'strings' },
+        default: [],
+        doc: 'Images (references or sha256: ids) reported as pinned: the kubelet never garbage-collects them.',
+      },
       max_container_log_line_size: {
         kind: { type: 'integer', min: 1024, max: 4 * MiB },
         default: 16 * 1024,

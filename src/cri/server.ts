@@ -15,10 +15,14 @@ import { ImageService, RuntimeService } from './gen/api_pb.js';
 import type { ContainerRpcDeps } from './rpc/container-deps.ts';
 import { removeContainer, startContainer, stopContainer } from './rpc/container-lifecycle.ts';
 import { reopenContainerLog, updateContainerResources } from './rpc/container-maintenance.ts';
+import { containerStats, listContainerStats } from './rpc/container-stats.ts';
 import { createContainer } from './rpc/create-container.ts';
 import { execSync } from './rpc/exec-sync.ts';
-import { type ImageFsInfoDeps, imageFsInfo } from './rpc/image-fs-info.ts';
+import type { ImageRpcDeps } from './rpc/image-deps.ts';
+import { imageFsInfo } from './rpc/image-fs-info.ts';
+import { imageStatus } from './rpc/image-status.ts';
 import { containerStatus, listContainers } from './rpc/list-containers.ts';
+import { listImages } from './rpc/list-images.ts';
 import {
   listPodSandbox,
   type PodRpcDeps,
@@ -27,6 +31,11 @@ import {
   runPodSandbox,
   stopPodSandbox,
 } from './rpc/pod-sandbox.ts';
+import { pullImage } from './rpc/pull-image.ts';
+import { removeImage } from './rpc/remove-image.ts';
+import { runtimeConfig } from './rpc/runtime-config.ts';
+import { type RuntimeStatusDeps, status } from './rpc/status.ts';
+import { updateRuntimeConfig } from './rpc/update-runtime-config.ts';
 import { type VersionDeps, version } from './rpc/version.ts';
 import { listenUnix } from './unix-socket.ts';
 
@@ -35,9 +44,13 @@ export const MAX_MESSAGE_BYTES = 80 * 1024 * 1024;
 /** How long in-flight calls may go on after a shutdown begins before their connections are cut. */
 export const SHUTDOWN_GRACE_MS = 5000;
 
-export interface CriServerOptions extends VersionDeps, ImageFsInfoDeps {
+export interface CriServerOptions extends VersionDeps {
   maxMessageBytes?: number;
-  /** The pod and container services; without them only Version and ImageFsInfo are served. */
+  /** The image store behind ImageService. */
+  images: ImageRpcDeps;
+  /** Status, RuntimeConfig, UpdateRuntimeConfig. */
+  runtimeStatus: RuntimeStatusDeps;
+  /** The pod and container services; without them their RPCs answer Unimplemented. */
   runtime?: ContainerRpcDeps & PodRpcDeps;
 }
 
@@ -56,6 +69,9 @@ function routes(opts: CriServerOptions) {
     const rt = opts.runtime;
     router.service(RuntimeService, {
       version: (req) => version(req, opts),
+      status: (req, ctx) => status(req, opts.runtimeStatus, ctx.signal),
+      runtimeConfig: (req) => runtimeConfig(req),
+      updateRuntimeConfig: (req) => updateRuntimeConfig(req, opts.runtimeStatus.settings),
       ...(rt === undefined
         ? {}
         : {
@@ -73,10 +89,18 @@ function routes(opts: CriServerOptions) {
             updateContainerResources: (req) => updateContainerResources(req, rt),
             reopenContainerLog: (req) => reopenContainerLog(req, rt),
             execSync: (req, ctx) => execSync(req, rt, ctx.signal),
+            containerStats: (req) => containerStats(req, rt),
+            getContainerEvents: (_req, ctx) => rt.events.subscribe(ctx.signal),
+            listContainerStats: (req) => listContainerStats(req, rt),
           }),
     });
+    const im = opts.images;
     router.service(ImageService, {
-      imageFsInfo: (req) => imageFsInfo(req, opts),
+      listImages: (req) => listImages(req, im),
+      imageStatus: (req) => imageStatus(req, im),
+      pullImage: (req, ctx) => pullImage(req, im, ctx.signal),
+      removeImage: (req) => removeImage(req, im),
+      imageFsInfo: (req, ctx) => imageFsInfo(req, im, ctx.signal),
     });
   };
 }

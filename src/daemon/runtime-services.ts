@@ -5,6 +5,7 @@
 import { type ContainerServices, openContainerServices } from '../cli/services.ts';
 import { CniClient } from '../cni/index.ts';
 import type { Config } from '../config/index.ts';
+import { ContainerEvents } from '../cri/container-events.ts';
 import { statDevice } from '../cri/device.ts';
 import { podView } from '../cri/pod-view.ts';
 import type { ContainerRpcDeps } from '../cri/rpc/container-deps.ts';
@@ -49,6 +50,7 @@ export async function openRuntimeServices(config: Config, configPath?: string): 
     runtime: {
       containers: services.containers,
       pods,
+      events: new ContainerEvents(services.containers, pods),
       podViews: { view: (id) => podView(pods, id) },
       images: { resolveName: (ref) => resolveName(services, ref) },
       statDevice,

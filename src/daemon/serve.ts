@@ -2,7 +2,6 @@
 // SIGTERM or SIGINT, then close the server (calls in flight get SHUTDOWN_GRACE_MS to finish).
 // Containers are never stopped by a shutdown: they belong to their shims (issue 5).
 
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Config, loadConfig } from '../config/index.ts';
 import { isBerthError } from '../errdefs/index.ts';
@@ -63,9 +62,12 @@ export async function serve(argv: string[]): Promise<number> {
     const path = cri.parseListenAddress(values.listen ?? config.cri.listen);
     const { openRuntimeServices } = await import('./runtime-services.ts');
     await using services = await openRuntimeServices(config, values.config);
+    const { imageRpcDeps } = await import('./image-rpc-deps.ts');
+    const { runtimeStatusDeps } = await import('./runtime-status-deps.ts');
     const server = await cri.startCriServer(path, {
       runtimeVersion: berthVersion(),
-      imageFsMountpoint: join(config.root, 'snapshots', config.images.snapshotter),
+      images: imageRpcDeps(config, services.services, log),
+      runtimeStatus: runtimeStatusDeps(config),
       runtime: services.runtime,
     });
     log(`serving CRI runtime.v1 on unix://${path}`);

@@ -13,7 +13,12 @@ import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Client, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
-import { ContainerState, PodSandboxState, RuntimeService } from '../../src/cri/gen/api_pb.js';
+import {
+  ContainerEventType,
+  ContainerState,
+  PodSandboxState,
+  RuntimeService,
+} from '../../src/cri/gen/api_pb.js';
 import { mountsUnder } from '../../src/mount/index.ts';
 import { buildRunImage } from '../harness/berth-containers.ts';
 import { podTestEnv } from '../harness/pods.ts';
@@ -119,6 +124,18 @@ test('pods and containers through berthd: run, create, start, status, list, logs
   const env = await start(t);
   const { client } = env;
   const config = podConfig(env, 'web');
+  const events: { id: string; type: ContainerEventType }[] = [];
+  const listening = new AbortController();
+  const stream = (async () => {
+    try {
+      for await (const e of client.getContainerEvents({}, { signal: listening.signal })) {
+        events.push({ id: e.containerId, type: e.containerEventType });
+      }
+    } catch (err) {
+      if (!listening.signal.aborted) throw err;
+    }
+  })();
+  await sleep(100); // the subscription takes its baseline
   const { podSandboxId } = await client.runPodSandbox({ config });
   const pod = await client.podSandboxStatus({ podSandboxId });
   assert.equal(pod.status?.state, PodSandboxState.SANDBOX_READY);
@@ -152,6 +169,11 @@ test('pods and containers through berthd: run, create, start, status, list, logs
     (await client.listContainers({ filter: { labelSelector: { tier: 'back' } } })).containers.length,
     0,
   );
+  const stats = (await client.containerStats({ containerId })).stats;
+  assert.ok((stats?.memory?.usageBytes?.value ?? 0n) > 0n, 'memory usage from the cgroup');
+  assert.ok(stats?.cpu?.usageCoreNanoSeconds !== undefined, 'cpu usage from the cgroup');
+  assert.ok((stats?.writableLayer?.inodesUsed?.value ?? -1n) >= 0n);
+  assert.equal((await client.listContainerStats({ filter: { podSandboxId } })).stats.length, 1);
   const exec = await client.execSync({
     containerId,
     cmd: ['sh', '-c', 'echo $FROM_CRI; hostname; exit 3'],
@@ -174,6 +196,20 @@ test('pods and containers through berthd: run, create, start, status, list, logs
   await client.stopContainer({ containerId, timeout: 1n }); // stopping a stopped container succeeds
   await client.removeContainer({ containerId });
   await client.removeContainer({ containerId }); // removing what is gone succeeds
+  for (let i = 0; i < 40 && !events.some((e) => e.type === ContainerEventType.CONTAINER_DELETED_EVENT); i++) {
+    await sleep(100);
+  }
+  listening.abort();
+  await stream;
+  assert.deepEqual(
+    events.filter((e) => e.id === containerId).map((e) => ContainerEventType[e.type]),
+    [
+      'CONTAINER_CREATED_EVENT',
+      'CONTAINER_STARTED_EVENT',
+      'CONTAINER_STOPPED_EVENT',
+      'CONTAINER_DELETED_EVENT',
+    ],
+  );
   await client.stopPodSandbox({ podSandboxId });
   assert.equal(
     (await client.podSandboxStatus({ podSandboxId })).status?.state,

@@ -99,9 +99,9 @@ test('crictl version, imagefsinfo and ps through berthd; RPCs not built answer U
   const ps = crictlRun(d.sock, 'ps', '-q');
   assert.equal(ps.status, 0, ps.stderr);
   assert.equal(ps.stdout, '', 'no containers yet');
-  const stats = crictlRun(d.sock, 'stats');
+  const stats = crictlRun(d.sock, 'statsp');
   assert.equal(stats.status, 1);
-  assert.match(stats.stderr, /code = Unimplemented desc = runtime\.v1\.RuntimeService\.ListContainerStats/);
+  assert.match(stats.stderr, /code = Unimplemented desc = runtime\.v1\.RuntimeService\.ListPodSandboxStats/);
   assert.equal(d.proc.exitCode, null, 'berthd is still running');
 });
 
@@ -158,7 +158,11 @@ test('berthd: socket 0600, gRPC calls, grpc-go authority, unknown services, SIGT
   assert.equal(version.runtimeApiVersion, 'v1');
   const fsInfo = await createClient(ImageService, transport).imageFsInfo({});
   assert.equal(fsInfo.imageFilesystems.length, 1);
-  await assert.rejects(runtime.status({}), (err) => ConnectError.from(err).code === Code.Unimplemented);
+  // CheckpointContainer stays Unimplemented (issue 5): what an RPC without a body answers
+  await assert.rejects(
+    runtime.checkpointContainer({ containerId: 'x' }),
+    (err) => ConnectError.from(err).code === Code.Unimplemented,
+  );
 
   // grpc-go names a unix socket by its %-encoded path; that once took the whole daemon down
   const body = toBinary(VersionRequestSchema, { $typeName: 'runtime.v1.VersionRequest', version: 'v1' });

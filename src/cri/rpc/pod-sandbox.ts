@@ -5,6 +5,7 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { InvalidArgumentError, NotFoundError } from '../../errdefs/index.ts';
 import type { PodService } from '../../pods/index.ts';
+import type { ContainerEvents } from '../container-events.ts';
 import { isCriContainer, sandboxOf } from '../container-view.ts';
 import type {
   ListPodSandboxRequest,
@@ -23,6 +24,8 @@ import type { ContainerRpcDeps } from './container-deps.ts';
 
 export interface PodRpcDeps extends Pick<ContainerRpcDeps, 'containers'> {
   pods: PodService;
+  /** GetContainerEvents' source. */
+  events: ContainerEvents;
   /** Seconds a pod's containers get between SIGTERM and SIGKILL when the pod stops. */
   stopGraceSeconds?: number;
 }
