@@ -31,6 +31,7 @@ import {
   runPodSandbox,
   stopPodSandbox,
 } from './rpc/pod-sandbox.ts';
+import { listPodSandboxStats, podSandboxStats } from './rpc/pod-sandbox-stats.ts';
 import { pullImage } from './rpc/pull-image.ts';
 import { removeImage } from './rpc/remove-image.ts';
 import { runtimeConfig } from './rpc/runtime-config.ts';
@@ -90,6 +91,8 @@ function routes(opts: CriServerOptions) {
             reopenContainerLog: (req) => reopenContainerLog(req, rt),
             execSync: (req, ctx) => execSync(req, rt, ctx.signal),
             containerStats: (req) => containerStats(req, rt),
+            podSandboxStats: (req, ctx) => podSandboxStats(req, rt, ctx.signal),
+            listPodSandboxStats: (req, ctx) => listPodSandboxStats(req, rt, ctx.signal),
             getContainerEvents: (_req, ctx) => rt.events.subscribe(ctx.signal),
             listContainerStats: (req) => listContainerStats(req, rt),
           }),

@@ -174,6 +174,9 @@ test('pods and containers through berthd: run, create, start, status, list, logs
   assert.ok(stats?.cpu?.usageCoreNanoSeconds !== undefined, 'cpu usage from the cgroup');
   assert.ok((stats?.writableLayer?.inodesUsed?.value ?? -1n) >= 0n);
   assert.equal((await client.listContainerStats({ filter: { podSandboxId } })).stats.length, 1);
+  const podStats = (await client.podSandboxStats({ podSandboxId })).stats;
+  assert.equal(podStats?.linux?.containers.length, 1);
+  assert.ok((podStats?.linux?.process?.processCount?.value ?? 0n) >= 1n);
   const exec = await client.execSync({
     containerId,
     cmd: ['sh', '-c', 'echo $FROM_CRI; hostname; exit 3'],
