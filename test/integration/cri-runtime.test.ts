@@ -39,6 +39,7 @@ interface Env {
   logDir: string;
   prefix: string;
   client: Client<typeof RuntimeService>;
+  restart(): Promise<void>;
 }
 
 async function start(t: TestContext): Promise<Env> {
@@ -87,21 +88,38 @@ async function start(t: TestContext): Promise<Env> {
   assert.equal(imported.status, 0, imported.stderr);
   const image = /Imported image: (\S+)/.exec(imported.stdout + imported.stderr)?.[1];
   assert.ok(image !== undefined, imported.stdout);
-  proc = spawn(berthd, ['--config', config, '--root', root, '--state', state, '--listen', `unix://${sock}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  proc.stderr?.on('data', (b: Buffer) => {
-    stderr += b.toString();
-  });
-  for (let waited = 0; !stderr.includes('serving CRI'); waited += 20) {
-    if (proc.exitCode !== null || waited > 20_000) assert.fail(`berthd did not start: ${stderr}`);
-    await sleep(20);
-  }
+  const launch = async () => {
+    stderr = '';
+    proc = spawn(
+      berthd,
+      ['--config', config, '--root', root, '--state', state, '--listen', `unix://${sock}`],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    const p = proc;
+    p.stderr?.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    for (let waited = 0; !stderr.includes('serving CRI'); waited += 20) {
+      if (p.exitCode !== null || waited > 20_000) assert.fail(`berthd did not start: ${stderr}`);
+      await sleep(20);
+    }
+  };
+  await launch();
+  /** SIGTERM, wait for the exit, start again on the same dirs (containers must live on). */
+  const restart = async () => {
+    const p = proc!;
+    p.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => p.once('exit', r));
+    assert.equal(code, 0, `berthd exit: ${stderr}`);
+    await launch();
+  };
   client = createClient(
     RuntimeService,
     createGrpcTransport({ baseUrl: 'http://localhost', nodeOptions: { path: sock } }),
   );
-  return { sock, root, state, image, logDir, prefix: net.prefix, client };
+  return { sock, root, state, image, logDir, prefix: net.prefix, client, restart };
 }
 
 function podConfig(env: Env, name: string) {
@@ -222,6 +240,37 @@ test('pods and containers through berthd: run, create, start, status, list, logs
   await client.removePodSandbox({ podSandboxId });
   assert.equal((await client.listPodSandbox({})).items.length, 0);
   assert.deepEqual(mountsUnder(env.state), [], 'nothing mounted under the state dir');
+});
+
+test('a berthd restart keeps pods and containers: they run on and are listed again', { skip }, async (t) => {
+  const env = await start(t);
+  const { client } = env;
+  const config = podConfig(env, 'keep');
+  const { podSandboxId } = await client.runPodSandbox({ config });
+  const { containerId } = await client.createContainer({
+    podSandboxId,
+    config: {
+      metadata: { name: 'c', attempt: 0 },
+      image: { image: env.image },
+      command: ['sleep', '60'],
+      logPath: 'c.log',
+    },
+    sandboxConfig: config,
+  });
+  await client.startContainer({ containerId });
+  const pid = JSON.parse((await client.containerStatus({ containerId, verbose: true })).info.info ?? '{}')
+    .pid as number;
+  assert.ok(pid > 0);
+  await env.restart();
+  process.kill(pid, 0); // still alive: a shutdown leaves containers to conmon
+  const status = (await client.containerStatus({ containerId })).status;
+  assert.equal(status?.state, ContainerState.CONTAINER_RUNNING);
+  assert.equal(
+    (await client.podSandboxStatus({ podSandboxId })).status?.state,
+    PodSandboxState.SANDBOX_READY,
+  );
+  await client.stopContainer({ containerId, timeout: 0n });
+  assert.equal((await client.containerStatus({ containerId })).status?.exitCode, 137);
 });
 
 test('crictl runp, create, start, ps, logs, exec, inspect, stop, rm, stopp, rmp', {
