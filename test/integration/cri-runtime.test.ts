@@ -273,6 +273,53 @@ test('a berthd restart keeps pods and containers: they run on and are listed aga
   assert.equal((await client.containerStatus({ containerId })).status?.exitCode, 137);
 });
 
+test('runtime handler crun, UpdateContainerResources, ReopenContainerLog', {
+  skip: skip || needs('crun'),
+}, async (t) => {
+  const env = await start(t);
+  const { client } = env;
+  const config = podConfig(env, 'tuned');
+  const { podSandboxId } = await client.runPodSandbox({ config, runtimeHandler: 'crun' });
+  const { containerId } = await client.createContainer({
+    podSandboxId,
+    config: {
+      metadata: { name: 'c', attempt: 0 },
+      image: { image: env.image },
+      command: ['sh', '-c', 'while true; do echo tick; sleep 0.2; done'],
+      logPath: 'c.log',
+      linux: { resources: { memoryLimitInBytes: 64n * 1024n * 1024n } },
+    },
+    sandboxConfig: config,
+  });
+  await client.startContainer({ containerId });
+  const verbose = JSON.parse(
+    (await client.containerStatus({ containerId, verbose: true })).info.info ?? '{}',
+  ) as {
+    runtimeType: string;
+    runtimeSpec: { linux: { cgroupsPath: string } };
+  };
+  assert.equal(verbose.runtimeType, 'crun');
+  const memFile = () =>
+    readFileSync(
+      join('/sys/fs/cgroup/memory', verbose.runtimeSpec.linux.cgroupsPath, 'memory.limit_in_bytes'),
+      'utf8',
+    ).trim();
+  const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+  if (!v2) assert.equal(memFile(), String(64 * 1024 * 1024));
+  await client.updateContainerResources({ containerId, linux: { memoryLimitInBytes: 96n * 1024n * 1024n } });
+  if (!v2) assert.equal(memFile(), String(96 * 1024 * 1024));
+  // The kubelet rotates the log by renaming it, then asks for a new one.
+  const logPath = join(config.logDirectory, 'c.log');
+  for (let i = 0; i < 50 && !existsSync(logPath); i++) await sleep(50);
+  const { renameSync } = await import('node:fs');
+  renameSync(logPath, `${logPath}.1`);
+  await client.reopenContainerLog({ containerId });
+  for (let i = 0; i < 50 && !(existsSync(logPath) && readFileSync(logPath, 'utf8').includes('tick')); i++)
+    await sleep(100);
+  assert.match(readFileSync(logPath, 'utf8'), /stdout F tick/);
+  await client.stopContainer({ containerId, timeout: 0n });
+});
+
 test('crictl runp, create, start, ps, logs, exec, inspect, stop, rm, stopp, rmp', {
   skip: skip || (crictl === undefined ? 'needs crictl v1.29 (scripts/install-cri-tools builds it)' : false),
 }, async (t) => {
