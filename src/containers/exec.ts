@@ -3,12 +3,14 @@
 // the container's process settings (capabilities, rlimits, noNewPrivileges, apparmor/selinux label),
 // with the request's args, env, working dir and user. Without a terminal the caller's file
 // descriptors are handed to the runtime, which passes them through to the process: output streams
-// straight to the person's terminal and the exit status is the process's own.
+// straight to the person's terminal and the exit status is the process's own. With a terminal the
+// runtime needs a console socket that receives the pty's fd, which Node cannot take: conmon does it,
+// in an exec session (exec-session.ts).
 
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError, UnimplementedError } from '../errdefs/index.ts';
+import { InvalidArgumentError } from '../errdefs/index.ts';
 import type { Process } from '../oci/runtime/index.ts';
 import type { ContainerStdio } from '../runtime/types.ts';
 import { mergeEnv, resolveUser } from '../spec/index.ts';
@@ -23,6 +25,8 @@ export interface ExecRequest {
   workingDir?: string;
   user?: string;
   tty?: boolean;
+  /** With `tty`: the terminal's size when the process starts (runtime-spec process.consoleSize). */
+  consoleSize?: { height: number; width: number };
   stdio?: ContainerStdio;
   signal?: AbortSignal;
 }
@@ -31,9 +35,19 @@ export function execProcess(c: Container, req: ExecRequest, rootfs: string): Pro
   const base = c.spec?.process;
   if (base === undefined) throw new InvalidArgumentError(`container ${c.name}: has no process spec`);
   if (req.args.length === 0) throw new InvalidArgumentError('exec: no command given');
-  const process: Process = { ...base, args: [...req.args], terminal: false };
+  const tty = req.tty === true;
+  const process: Process = { ...base, args: [...req.args], terminal: tty };
   delete process.consoleSize;
   if (req.env !== undefined) process.env = mergeEnv(base.env ?? [], req.env);
+  if (tty) {
+    // runc and crun size the pty before the process starts: no resize can race its first output.
+    if (req.consoleSize !== undefined) {
+      process.consoleSize = { height: req.consoleSize.height, width: req.consoleSize.width };
+    }
+    // As spec withTTY does for `run -t` (docker and podman exec -t do the same).
+    const env = process.env ?? [];
+    if (!env.some((e) => e.startsWith('TERM='))) process.env = [...env, 'TERM=xterm'];
+  }
   if (req.workingDir !== undefined) {
     if (!req.workingDir.startsWith('/')) {
       throw new InvalidArgumentError(`working directory ${JSON.stringify(req.workingDir)}: must be absolute`);
@@ -57,8 +71,8 @@ export async function execInContainer(
   req: ExecRequest,
 ): Promise<number> {
   if (req.tty === true) {
-    throw new UnimplementedError('exec -t: a terminal for exec is not supported yet', {
-      hint: 'run without -t; for an interactive shell use berth run -it',
+    throw new InvalidArgumentError('exec with a terminal runs in an exec session', {
+      hint: 'use ContainerService.execSession (berth exec -t)',
     });
   }
   const paths = containerPaths(deps.dirs, c.id);

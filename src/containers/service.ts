@@ -14,6 +14,7 @@ import { mark } from '../util/trace.ts';
 import { createContainer } from './create.ts';
 import type { ContainerServiceDeps } from './deps.ts';
 import { type ExecRequest, execInContainer } from './exec.ts';
+import { type ExecSession, type ExecSessionOptions, startExecSession } from './exec-session.ts';
 import { type ExecSyncResult, execSync } from './exec-sync.ts';
 import { containerPaths } from './layout.ts';
 import { ContainerRecords, recordOf } from './records.ts';
@@ -167,6 +168,16 @@ export class ContainerService {
       mustBeRunning(c, 'exec');
       return execInContainer(this.deps, c, req);
     });
+  }
+
+  /**
+   * An exec under conmon (exec-session.ts), for a terminal: the caller follows `logPath`, attaches
+   * through `opts.attach`, sizes through `ctlPath`, `wait()`s and always `close()`s.
+   */
+  async execSession(key: string, req: ExecRequest, opts: ExecSessionOptions = {}): Promise<ExecSession> {
+    const c = await this.get(key);
+    mustBeRunning(c, 'exec');
+    return startExecSession(this.deps, c, req, opts);
   }
 
   /** ExecSync (CRI): the command's exit code and its output, capped (exec-sync.ts). */

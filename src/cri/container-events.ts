@@ -90,8 +90,12 @@ export class ContainerEvents {
         await this.#emit(c, ContainerEventType.CONTAINER_STOPPED_EVENT);
       }
     }
-    for (const [id, { c }] of before) {
-      if (!now.has(id)) await this.#emit(c, ContainerEventType.CONTAINER_DELETED_EVENT);
+    for (const [id, { state, c }] of before) {
+      if (now.has(id)) continue;
+      // Stopped and removed between two looks: the stop still happened, and comes first.
+      if (state === ContainerState.CONTAINER_RUNNING)
+        await this.#emit(c, ContainerEventType.CONTAINER_STOPPED_EVENT);
+      await this.#emit(c, ContainerEventType.CONTAINER_DELETED_EVENT);
     }
   }
 

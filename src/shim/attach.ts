@@ -19,6 +19,10 @@
 // reading conmon's output packets so conmon never blocks on us, and berth takes the output from the
 // CRI log instead (socat's stdout is a byte stream that would lose the packet boundaries, and with
 // them the stream bytes that tell stdout from stderr).
+//
+// A caller that must know when the connection stands (an exec session started with --exec-attach runs
+// its process only after that) passes `onConnected`: socat then runs with `-d -d`, whose notice
+// "starting data transfer loop" on stderr follows the connect (socat 1.7.4 xio and socat.c).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
@@ -41,6 +45,8 @@ export interface AttachStdinOptions {
   signal?: AbortSignal;
   /** socat's path; default `socat` from PATH. */
   socatPath?: string;
+  /** Called once socat is connected to the socket. */
+  onConnected?: () => void;
 }
 
 /** Where conmon's attach socket is reached: `<socket dir>/<uuid>/attach` (the link to the bundle). */
@@ -70,9 +76,11 @@ export async function attachStdin(
     });
   }
   if (opts.signal?.aborted) throw new CanceledError(`attach to ${socketPath}: canceled`);
+  const onConnected = opts.onConnected;
   const child = spawn(
     opts.socatPath ?? 'socat',
     [
+      ...(onConnected === undefined ? [] : ['-d', '-d']),
       '-b',
       String(ATTACH_PACKET_BYTES),
       '-t',
@@ -83,8 +91,19 @@ export async function attachStdin(
     { stdio: ['pipe', 'ignore', 'pipe'] },
   );
   let stderr = '';
+  let partial = '';
   child.stderr?.on('data', (b: Buffer) => {
-    if (stderr.length < MAX_STDERR) stderr += b.toString('utf8');
+    if (onConnected === undefined) {
+      if (stderr.length < MAX_STDERR) stderr += b.toString('utf8');
+      return;
+    }
+    const lines = (partial + b.toString('utf8')).split('\n');
+    partial = (lines.pop() ?? '').slice(-MAX_STDERR);
+    for (const line of lines) {
+      if (/ N starting data transfer loop/.test(line)) onConnected();
+      // -d -d adds notices (N) and infos (I); only warnings and errors belong in a message.
+      else if (!/socat\[\d+\] [DIN] /.test(line) && stderr.length < MAX_STDERR) stderr += `${line}\n`;
+    }
   });
   const exited = exitOf(child);
   const onAbort = () => child.kill('SIGTERM');
@@ -101,7 +120,7 @@ export async function attachStdin(
       });
     }
     const { code, signal } = exit.value;
-    const msg = stderr.trim();
+    const msg = (stderr + partial).trim();
     // socat's "Broken pipe" / "Connection reset": conmon closed the socket (the container ended).
     if (code !== 0 && !/Broken pipe|Connection reset/.test(msg)) {
       const how = signal === null ? `exited with status ${code}` : `killed by ${signal}`;

@@ -1,6 +1,7 @@
 // A pure argv builder for conmon 2.1.6 (conmon(8); src/cli.c of containers/conmon v2.1.6), in the
 // shape CRI-O's internal/oci/runtime_oci.go and podman's libpod/oci_conmon_linux.go use:
-// api version 1 (sync-pipe messages are `{"data": N}`), cgroupfs (no -s), no syslog.
+// api version 1 (sync-pipe messages are `{"data": N}`), cgroupfs (no -s), no syslog. The same argv
+// with `--exec` starts an exec session (podman libpod/oci_conmon_exec_common.go startExec).
 //
 // Values are joined to their flag with `=` (`--runtime-arg=--root`): conmon parses its options with
 // glib's GOptionContext, and a separate value that begins with `-` would be read as the next option.
@@ -44,6 +45,12 @@ export function conmonArgs(s: ConmonSpec): string[] {
   if (s.fullAttach === true) args.push('--full-attach');
   if (s.noPivot === true) args.push('--no-pivot');
   if (s.logLevel !== undefined) args.push(opt('--log-level', s.logLevel));
+  if (s.execProcessSpec !== undefined) {
+    args.push('--exec', opt('--exec-process-spec', s.execProcessSpec));
+    if (s.execAttach === true) args.push('--exec-attach');
+  } else if (s.execAttach === true) {
+    throw new InvalidArgumentError(`conmon for ${s.id}: --exec-attach needs an exec process spec`);
+  }
   if (s.exitCommand !== undefined) {
     args.push(opt('--exit-command', s.exitCommand.path));
     for (const a of s.exitCommand.args) args.push(opt('--exit-command-arg', a));

@@ -4,6 +4,12 @@
 // (so a caller can place it in a cgroup first), daemonises (its first process writes -P and exits),
 // runs `runtime create`, and reports the container pid on the sync pipe. conmon then outlives berth.
 //
+// An exec session (`spec.execProcessSpec`, conmon's `--exec`) is launched the same way: the sync pipe
+// reports the exec'd process's pid instead. With `--exec-attach` a third pipe, fd 5 named by
+// _OCI_ATTACHPIPE, reports `{"data": 0}` once conmon's attach socket listens; berth then runs
+// `beforeStart` (a client connects) and writes the start pipe a second time, which lets conmon's
+// runtime child go on (conmon 2.1.6 src/conmon.c: the child blocks on a second read of the start pipe).
+//
 // On any failure everything started is undone before the error is thrown (design example 8): conmon
 // killed and waited for, the container deleted through the runtime (`delete --force`), pid files and
 // a stray exit file removed.
@@ -12,6 +18,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InternalError, isErrno, UnavailableError } from '../errdefs/index.ts';
 import { mark } from '../util/trace.ts';
 import { conmonArgs } from './conmon-argv.ts';
@@ -23,6 +30,8 @@ import type { ConmonSpec, ShimProcess } from './types.ts';
 export const SHIM_START_DEADLINE_MS = 60_000;
 /** How long a killed conmon may take to disappear during cleanup. */
 export const SHIM_KILL_DEADLINE_MS = 5_000;
+/** How long a conmon that closed its attach pipe is given to exit, for its status in the error. */
+const ATTACH_EXIT_GRACE_MS = 1_000;
 /** Bytes of conmon's own stderr kept for error messages. */
 const MAX_STDERR = 16 * 1024;
 
@@ -30,13 +39,25 @@ export interface LaunchOptions {
   /** Absolute path of conmon. */
   conmonPath: string;
   signal?: AbortSignal;
-  /** Removes the container from the runtime, killing it (the runtime's `delete --force`). */
+  /**
+   * Undoes the runtime's part after a failure: for a container the runtime's `delete --force`; for an
+   * exec session, killing the exec'd process (the container must live on).
+   */
   forceDelete: (id: string) => Promise<void>;
   deadlineMs?: number;
+  /** Variables added to conmon's environment (TMPDIR: where conmon makes its console socket). */
+  env?: Readonly<Record<string, string>>;
+  /**
+   * With `spec.execAttach`: runs once conmon's attach socket listens and before the process starts.
+   * Its failure fails the launch (and undoes it).
+   */
+  beforeStart?: () => Promise<void>;
 }
 
 export async function launchConmon(spec: ConmonSpec, opts: LaunchOptions): Promise<ShimProcess> {
-  const what = `conmon for container ${spec.id}`;
+  const exec = spec.execProcessSpec !== undefined;
+  const attach = exec && spec.execAttach === true;
+  const what = exec ? `conmon for an exec in container ${spec.id}` : `conmon for container ${spec.id}`;
   // conmon creates neither: it fails silently (stdio already /dev/null) on a missing socket dir.
   for (const d of [
     spec.exitDir,
@@ -49,8 +70,14 @@ export async function launchConmon(spec: ConmonSpec, opts: LaunchOptions): Promi
   const child = spawn(opts.conmonPath, conmonArgs(spec), {
     cwd: spec.bundle,
     detached: true, // its own session: a signal to berth's process group never reaches it
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
-    env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', ...(attach ? (['pipe'] as const) : [])],
+    env: {
+      ...process.env,
+      ...opts.env,
+      _OCI_SYNCPIPE: '3',
+      _OCI_STARTPIPE: '4',
+      ...(attach ? { _OCI_ATTACHPIPE: '5' } : {}),
+    },
   });
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => {
@@ -72,7 +99,18 @@ export async function launchConmon(spec: ConmonSpec, opts: LaunchOptions): Promi
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     });
     sync.catch(() => undefined); // awaited below; keeps an early rejection from being unhandled
-    (child.stdio[4] as Writable).end('0');
+    const start = child.stdio[4] as Writable;
+    if (attach) {
+      // One byte per read: conmon reads the start pipe once before it forks, its runtime child again.
+      start.write('0');
+      const attachPipe = (child.stdio as readonly unknown[])[5] as Readable;
+      await attachReady(attachPipe, firstExit, what, () => stderr, opts);
+      mark('shim: attach socket ready');
+      await opts.beforeStart?.();
+      start.end('1');
+    } else {
+      start.end('0');
+    }
     const code = await Promise.race([firstExit, sync.then(() => undefined)]);
     if (code !== undefined && code !== 0) {
       throw new UnavailableError(
@@ -82,8 +120,9 @@ export async function launchConmon(spec: ConmonSpec, opts: LaunchOptions): Promi
     const msg = await sync;
     mark('shim: sync message');
     if (msg.data <= 0) {
+      // In exec mode a negative wait status means the process had already ended when the runtime failed.
       throw new InternalError(
-        `${what}: the runtime failed to create it: ${(msg.message ?? '').trim() || `status ${msg.data}`}`,
+        `${what}: the runtime failed to ${exec ? 'exec' : 'create'} it: ${(msg.message ?? '').trim() || `status ${msg.data}`}`,
       );
     }
     await firstExit; // conmon's first process writes the -P file, then exits
@@ -104,6 +143,37 @@ export async function launchConmon(spec: ConmonSpec, opts: LaunchOptions): Promi
       );
     }
     throw err;
+  }
+}
+
+/** Waits for conmon's `{"data": 0}` on the attach pipe: its attach socket listens. */
+async function attachReady(
+  pipe: Readable,
+  firstExit: Promise<number | null>,
+  what: string,
+  stderr: () => string,
+  opts: LaunchOptions,
+): Promise<void> {
+  let msg: Awaited<ReturnType<typeof readSyncMessage>>;
+  try {
+    msg = await readSyncMessage(pipe, {
+      deadlineMs: opts.deadlineMs ?? SHIM_START_DEADLINE_MS,
+      what: `${what}: attach pipe`,
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    });
+  } catch (err) {
+    // The pipe ended: conmon failed before making its socket (its first process says why, if it exited).
+    if (err instanceof UnavailableError) {
+      const code = await Promise.race([firstExit, sleep(ATTACH_EXIT_GRACE_MS).then(() => null)]);
+      throw new UnavailableError(
+        `${what}: conmon ended before its attach socket was ready${code !== null && code !== 0 ? ` (status ${code})` : ''}: ${stderr().trim() || 'no message'}`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  if (msg.data !== 0) {
+    throw new InternalError(`${what}: unexpected attach message ${JSON.stringify(msg)}`);
   }
 }
 

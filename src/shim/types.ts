@@ -47,6 +47,24 @@ export interface ConmonSpec {
   exitDelaySeconds?: number;
   /** `--log-level`: conmon's own messages (to syslog only with --syslog, which berth leaves off). */
   logLevel?: 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /**
+   * `--exec --exec-process-spec`: an exec session. conmon runs `runtime exec --pid-file <-p> --process
+   * <this file> --detach [--tty --console-socket …] <id>` in the running container `id` instead of
+   * `create`, and becomes the parent of the new process (conmon 2.1.6 src/runtime_args.c). The other
+   * fields then describe the session: `bundle` is the session's own directory (conmon makes its
+   * `attach` socket and `ctl`/`winsz` FIFOs there), `containerPidFile` receives the exec'd pid, `logPath`
+   * is the session's log, and `exitDir` must be the session's own: the exit file is `<exitDir>/<id>`, the
+   * container's id, as for the container itself. The sync pipe carries `{"data": <exec'd pid>}`, later
+   * `{"data": <exit status>}`; a failed `runtime exec` is `{"data": -1, "message": <runtime stderr>}`
+   * (or nothing at all when the runtime wrote no stderr), and no exit file is written.
+   */
+  execProcessSpec?: string;
+  /**
+   * `--exec-attach` (with `execProcessSpec`): conmon writes `{"data": 0}` on the attach pipe
+   * (`_OCI_ATTACHPIPE`) once its attach socket listens, and runs the runtime only after a second
+   * write to the start pipe, so a client connects before the process starts (podman's exec).
+   */
+  execAttach?: boolean;
 }
 
 /** The result of a launch: both processes, already detached from the caller. */

@@ -9,7 +9,7 @@ import type { Container, CreateRequest } from '../../containers/index.ts';
 import { containerPaths } from '../../containers/index.ts';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../errdefs/index.ts';
 import { mark } from '../../util/trace.ts';
-import { connectInput } from '../container-input.ts';
+import { connectInput, containerInputTarget } from '../container-input.ts';
 import { addContainerOptions, type ContainerFlags, createRequest } from '../container-options.ts';
 import { followContainer } from '../container-output.ts';
 import { ExitCode, ExitStatus } from '../exit-codes.ts';
@@ -121,7 +121,7 @@ async function runAttached(services: ContainerServices, created: Container, fres
     });
   };
   if (c.request.tty !== true) for (const s of forwarded) process.on(s, forward);
-  const input = connectInput(c, containerPaths(services.containers.deps.dirs, c.id));
+  const input = connectInput(containerInputTarget(c, containerPaths(services.containers.deps.dirs, c.id)));
   try {
     const exited = services.containers.wait(c.id);
     await followContainer(c, exited);
