@@ -5,13 +5,16 @@
 // Work zlib and crypto do on libuv's thread pool is not in any profile: V8 samples JS threads only.
 //   node_modules/.bin/node bench/cpuprofile.ts <file.cpuprofile>...
 
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { basename, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
+  columnNumber?: number;
 }
 
 interface ProfileNode {
@@ -63,6 +66,25 @@ function frameCategory(f: CallFrame): string | undefined {
   return undefined;
 }
 
+/**
+ * Frames of the esbuild bundle (dist/*.mjs, what bin/berth runs) mapped back to their source file and
+ * line through the bundle's source maps, so that they fall into the same categories as the sources.
+ */
+const sourceMaps = new Map<string, SourceMap | undefined>();
+function original(frame: CallFrame): CallFrame {
+  if (!/\/dist\/[^/]+\.mjs$/.test(frame.url) || !frame.url.startsWith('file:')) return frame;
+  let map = sourceMaps.get(frame.url);
+  if (!sourceMaps.has(frame.url)) {
+    const file = `${fileURLToPath(frame.url)}.map`;
+    map = existsSync(file) ? new SourceMap(JSON.parse(readFileSync(file, 'utf8'))) : undefined;
+    sourceMaps.set(frame.url, map);
+  }
+  const entry = map?.findEntry(frame.lineNumber, frame.columnNumber ?? 0);
+  if (entry === undefined || !('originalSource' in entry)) return frame;
+  const source = resolve(fileURLToPath(new URL('.', frame.url)), entry.originalSource);
+  return { ...frame, url: pathToFileURL(source).href, lineNumber: entry.originalLine };
+}
+
 interface ThreadSummary {
   label: string;
   wallMs: number;
@@ -80,7 +102,7 @@ function summarize(path: string): ThreadSummary {
   const categoryOf = (id: number): string => {
     const cached = categoryCache.get(id);
     if (cached !== undefined) return cached;
-    const frame = (byId.get(id) as ProfileNode).callFrame;
+    const frame = original((byId.get(id) as ProfileNode).callFrame);
     const synthetic = syntheticCategories[frame.functionName];
     let category = synthetic ?? frameCategory(frame);
     if (category === undefined) {
@@ -99,7 +121,7 @@ function summarize(path: string): ThreadSummary {
     const category = categoryOf(id);
     byCategory.set(category, (byCategory.get(category) ?? 0) + ms);
     if (category !== 'idle') busy += ms;
-    const f = (byId.get(id) as ProfileNode).callFrame;
+    const f = original((byId.get(id) as ProfileNode).callFrame);
     const where =
       f.url === '' ? '' : ` ${f.url.replace(/^.*\/(node_modules|src)\//, '$1/')}:${f.lineNumber + 1}`;
     const key = `${f.functionName || '(anonymous)'}${where}`;

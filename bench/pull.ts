@@ -9,6 +9,14 @@
 //   node_modules/.bin/node bench/pull.ts --runs 7 --images many-files --contenders berth,floor
 //   node_modules/.bin/node bench/pull.ts --profile         berth on many-files under --cpu-prof
 //   node_modules/.bin/node bench/pull.ts --profile --images multi-gzip
+//   node_modules/.bin/node bench/pull.ts --contenders berth,floor --baseline /tmp/before
+//                                          before/after in the same rounds: /tmp/before is another
+//                                          checkout (git worktree add /tmp/before <commit>, with
+//                                          node_modules linked from this one), run as 'baseline'
+//
+// berth's runs use bin/berth, which runs the esbuild bundle (dist/) only while it is newer than every
+// source: a stale bundle (someone edited src/ since) is rebuilt, untimed, before each run, and the
+// table says in how many runs the bundle ran. Each berth run also reports its main thread's CPU.
 //
 // The work dir (BERTH_BENCH_DIR, default /var/tmp/berth-bench) keeps the Debian tree and the built
 // image layouts between runs; the loop filesystem, the registry and any daemon go when the run ends,
@@ -24,6 +32,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -50,15 +59,18 @@ const loopSize = '6G';
 const runDeadlineMs = 180_000;
 const daemonStartDeadlineMs = 20_000;
 
-type ContenderName = 'berth' | 'containerd' | 'podman' | 'floor';
-const contenderNames: readonly ContenderName[] = ['berth', 'containerd', 'podman', 'floor'];
+type ContenderName = 'berth' | 'baseline' | 'containerd' | 'podman' | 'floor';
+const contenderNames: readonly ContenderName[] = ['berth', 'baseline', 'containerd', 'podman', 'floor'];
 
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     images: { type: 'string', default: benchImageNames.join(',') },
-    contenders: { type: 'string', default: contenderNames.join(',') },
+    contenders: { type: 'string', default: 'berth,containerd,podman,floor' },
+    // Another berth checkout (a copy of an earlier commit, say) run as contender 'baseline', in the
+    // same rounds as this one: before/after figures from one run, with the machine's drift shared.
+    baseline: { type: 'string' },
     profile: { type: 'boolean', default: false },
     // Experiments without touching src/: e.g. --berth-node-options=--max-semi-space-size=2
     'berth-node-options': { type: 'string', default: '' },
@@ -70,6 +82,10 @@ const images = args.images.split(',') as BenchImageName[];
 const contenders = args.contenders.split(',') as ContenderName[];
 for (const i of images) if (!benchImageNames.includes(i)) throw new Error(`--images: unknown image ${i}`);
 for (const c of contenders) if (!contenderNames.includes(c)) throw new Error(`--contenders: unknown ${c}`);
+if (args.baseline !== undefined && !contenders.includes('baseline')) contenders.splice(1, 0, 'baseline');
+if (contenders.includes('baseline') && args.baseline === undefined) {
+  throw new Error('contender baseline needs --baseline <another berth checkout>');
+}
 if (!(Number.isInteger(runs) && runs >= 1 && Number.isInteger(warmup) && warmup >= 0)) {
   throw new Error('--runs must be ≥ 1 and --warmup ≥ 0');
 }
@@ -218,6 +234,10 @@ interface Sample {
   cpuSeconds: number;
   /** containerd only: the daemon's peak RSS during the pull, KiB. */
   daemonKiB?: number;
+  /** berth only: CPU time of the main thread alone (the rest is unpack workers, GC and libuv threads), s. */
+  mainCpuSeconds?: number;
+  /** berth only: what bin/berth ran, the esbuild bundle or (stale bundle) the TypeScript sources. */
+  ran?: 'bundle' | 'sources';
 }
 
 /**
@@ -262,25 +282,81 @@ interface Contender {
   run(target: Target, dir: string, scratch: string): Promise<Sample>;
 }
 
-const berth: Contender = {
-  name: 'berth',
-  async run(target, dir, scratch) {
-    // The store is created first, untimed (like containerd's daemon start): the pull is measured.
-    sh(berthBin, ['--root', dir, 'images']);
-    const extra = args['berth-node-options'];
-    const env = extra === '' ? process.env : { ...process.env, NODE_OPTIONS: extra };
-    const sample = await timed(
-      [berthBin, '--root', dir, 'pull', target.ref],
-      join(scratch, 'berth.log'),
-      env,
+/**
+ * Preloaded into berth's pull (a data: URL, so nothing is stripped or read from disk): at exit it
+ * writes the main thread's CPU time to $BERTH_BENCH_CPU_FILE. The main thread
+ * competes with the unpack workers for the cores, so its share is worth watching on its own. (Workers
+ * run preloads too: the guard keeps theirs from writing.)
+ */
+const threadCpuPreload = `--import=data:text/javascript,${encodeURIComponent(
+  'import{writeFileSync}from"node:fs";import{isMainThread}from"node:worker_threads";' +
+    'if(isMainThread)process.on("exit",()=>{const t=process.threadCpuUsage();' +
+    'writeFileSync(process.env.BERTH_BENCH_CPU_FILE,String((t.user+t.system)/1e6))})',
+)}`;
+
+/** bin/start.mjs's test: the bundle runs only while no file under src/ is newer than its stamp. */
+function bundleFresh(checkout: string): boolean {
+  if (process.env.BERTH_FROM_SOURCE === '1') return false;
+  let stamp: number;
+  try {
+    stamp = (JSON.parse(readFileSync(join(checkout, 'dist/stamp.json'), 'utf8')) as { sourcesAt: number })
+      .sourcesAt;
+  } catch {
+    return false;
+  }
+  if (statSync(join(checkout, 'package-lock.json')).mtimeMs > stamp) return false;
+  for (const e of readdirSync(join(checkout, 'src'), { recursive: true, withFileTypes: true })) {
+    if (e.isFile() && statSync(join(e.parentPath, e.name)).mtimeMs > stamp) return false;
+  }
+  return true;
+}
+
+/**
+ * Rebuilds dist/ (untimed) when a source changed since it was built: others may be editing the
+ * checkout while the benchmark runs, and a stale bundle makes bin/berth fall back to the sources
+ * (~0.1 s more start-up). Returns what the next berth run will execute.
+ */
+function ensureBundle(checkout: string): 'bundle' | 'sources' {
+  if (bundleFresh(checkout)) return 'bundle';
+  if (process.env.BERTH_FROM_SOURCE === '1') return 'sources';
+  try {
+    sh(process.execPath, [join(checkout, 'scripts/build.ts')]);
+  } catch (err) {
+    log(
+      `bundle: ${checkout}/scripts/build.ts failed, berth runs from the sources: ${(err as Error).message.slice(-300)}`,
     );
-    // Untimed check: the image is listed (its record is written only after every layer committed).
-    if (!sh(berthBin, ['--root', dir, 'images']).includes(target.ref.replace(/:latest$/, ''))) {
-      throw new Error(`berth: ${target.ref} not listed after the pull`);
-    }
-    return sample;
-  },
-};
+  }
+  return bundleFresh(checkout) ? 'bundle' : 'sources';
+}
+
+/** `berth pull` of the checkout at `checkout` (this one, or --baseline's). */
+function berthContender(name: 'berth' | 'baseline', checkout: string): Contender {
+  const bin = join(checkout, 'bin/berth');
+  return {
+    name,
+    async run(target, dir, scratch) {
+      // The store is created first, untimed (like containerd's daemon start): the pull is measured.
+      sh(bin, ['--root', dir, 'images']);
+      const cpuFile = join(scratch, 'main-thread-cpu');
+      const env = {
+        ...process.env,
+        NODE_OPTIONS: `${threadCpuPreload} ${args['berth-node-options']}`.trim(),
+        BERTH_BENCH_CPU_FILE: cpuFile,
+      };
+      const ran = ensureBundle(checkout);
+      const sample = await timed([bin, '--root', dir, 'pull', target.ref], join(scratch, 'berth.log'), env);
+      sample.mainCpuSeconds = Number(readFileSync(cpuFile, 'utf8'));
+      sample.ran = ran;
+      // Untimed check: the image is listed (its record is written only after every layer committed).
+      if (!sh(bin, ['--root', dir, 'images']).includes(target.ref.replace(/:latest$/, ''))) {
+        throw new Error(`${name}: ${target.ref} not listed after the pull`);
+      }
+      return sample;
+    },
+  };
+}
+
+const berth = berthContender('berth', repoRoot);
 
 /** containerd's config: its own root (loop fs), state and sockets; no CRI (ctr does not need it). */
 function containerdConfig(dir: string, state: string): string {
@@ -455,7 +531,13 @@ const floor: Contender = {
   },
 };
 
-const allContenders: Record<ContenderName, Contender> = { berth, containerd, podman, floor };
+const allContenders: Record<ContenderName, Contender> = {
+  berth,
+  baseline: berthContender('baseline', args.baseline ?? repoRoot),
+  containerd,
+  podman,
+  floor,
+};
 
 // ---- statistics and the table ----
 
@@ -572,8 +654,10 @@ async function bench(): Promise<void> {
           sample = await runOnce(allContenders[name], target, mnt, `${image.name}-${round}-retry`);
         }
         const kept = round >= warmup;
+        const main =
+          sample.mainCpuSeconds === undefined ? '' : ` (main thread ${sample.mainCpuSeconds.toFixed(2)})`;
         log(
-          `${image.name} ${name} #${round}${kept ? '' : ' (warm-up)'}: ${sample.seconds.toFixed(2)} s, CPU ${sample.cpuSeconds.toFixed(2)} s, ${(sample.rssKiB / 1024).toFixed(0)} MB${sample.daemonKiB === undefined ? '' : ` (daemon ${(sample.daemonKiB / 1024).toFixed(0)} MB)`}`,
+          `${image.name} ${name} #${round}${kept ? '' : ' (warm-up)'}: ${sample.seconds.toFixed(2)} s, CPU ${sample.cpuSeconds.toFixed(2)} s${main}, ${(sample.rssKiB / 1024).toFixed(0)} MB${sample.daemonKiB === undefined ? '' : ` (daemon ${(sample.daemonKiB / 1024).toFixed(0)} MB)`}`,
         );
         if (kept) byContender.get(name)?.push(sample);
       }
@@ -585,7 +669,32 @@ async function bench(): Promise<void> {
         `${i.name}: ${i.layers.length} layers, ${i.entries} entries, ${(i.uncompressedBytes / 1e6).toFixed(0)} MB of files, ${(i.layers.reduce((n, l) => n + l.size, 0) / 1e6).toFixed(0)} MB compressed`,
     )
     .join('\n');
-  process.stdout.write(`${sizes}\n\n${table(results)}\n`);
+  process.stdout.write(`${sizes}\n\n${table(results)}\n${berthThreads(results)}`);
+}
+
+/** berth's CPU split: the main thread (CLI, HTTP, ingest writes, feeding workers) and the rest. */
+function berthThreads(results: Map<BenchImageName, Map<ContenderName, Sample[]>>): string {
+  const rows = [
+    '| image | contender | berth CPU s | main thread CPU s | other threads CPU s |',
+    '|---|---|---|---|---|',
+  ];
+  let bundled = 0;
+  let all = 0;
+  for (const [image, byContender] of results) {
+    for (const name of ['berth', 'baseline'] as const) {
+      const samples = byContender.get(name);
+      if (samples === undefined || samples.length === 0) continue;
+      const cpu = median(samples.map((s) => s.cpuSeconds));
+      const main = median(samples.map((s) => s.mainCpuSeconds ?? 0));
+      rows.push(
+        `| ${image} | ${name} | ${cpu.toFixed(2)} | ${main.toFixed(2)} | ${(cpu - main).toFixed(2)} |`,
+      );
+      bundled += samples.filter((s) => s.ran === 'bundle').length;
+      all += samples.length;
+    }
+  }
+  if (rows.length === 2) return '';
+  return `\n${rows.join('\n')}\n\nberth ran its bundle (dist/) in ${bundled} of ${all} measured runs, the sources in the rest.\n`;
 }
 
 /** berth's pull of one image (many-files unless --images names one) under V8's sampling profiler. */
@@ -611,8 +720,11 @@ async function profile(): Promise<void> {
     ...process.env,
     NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir} --cpu-prof-interval=250`,
   };
+  const ran = ensureBundle(repoRoot);
   const sample = await timed([berthBin, '--root', dir, 'pull', target.ref], join(profDir, 'berth.log'), env);
-  log(`profiled pull: ${sample.seconds.toFixed(2)} s, peak RSS ${(sample.rssKiB / 1024).toFixed(0)} MB`);
+  log(
+    `profiled pull (${ran === 'bundle' ? 'the bundle' : 'from the sources'}): ${sample.seconds.toFixed(2)} s, peak RSS ${(sample.rssKiB / 1024).toFixed(0)} MB`,
+  );
   const files = readdirSync(profDir)
     .filter((f) => f.endsWith('.cpuprofile'))
     .map((f) => join(profDir, f));
@@ -627,6 +739,7 @@ async function profile(): Promise<void> {
   const perfData = join(profDir, 'perf.data');
   const perfEnv = { ...process.env, NODE_OPTIONS: '--perf-basic-prof' };
   const perfArgv = ['perf', 'record', '-q', '-F', '999', '-g', '-o', perfData, '--'];
+  ensureBundle(repoRoot);
   const perfSample = await timed(
     [...perfArgv, berthBin, '--root', perfDir, 'pull', target.ref],
     join(profDir, 'perf.log'),

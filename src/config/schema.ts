@@ -107,6 +107,16 @@ export const schema = {
         default: '/run/berth/berth.sock',
         doc: 'Unix socket the gRPC server listens on (mode 0600).',
       },
+      stream_address: {
+        kind: { type: 'string', nonEmpty: true },
+        default: '127.0.0.1',
+        doc: 'IP address the streaming server (Exec, Attach, PortForward URLs) listens on; plain HTTP, no authentication beyond one-time tokens.',
+      },
+      stream_port: {
+        kind: { type: 'integer', min: 0, max: 65535 },
+        default: 0,
+        doc: 'TCP port of the streaming server; 0 picks a free port at each start.',
+      },
       cni_conf_dir: {
         kind: { type: 'path' },
         default: '/etc/cni/net.d',

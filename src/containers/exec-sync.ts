@@ -76,19 +76,24 @@ export async function execSync(
     const out = collect(readFds[0]!, max);
     const err = collect(readFds[1]!, max);
     opened.splice(0, 2); // the sockets own the read ends now
-    const timeout =
-      req.timeoutMs !== undefined && req.timeoutMs > 0 ? AbortSignal.timeout(req.timeoutMs) : undefined;
-    const signal =
-      timeout === undefined
-        ? req.signal
-        : req.signal === undefined
-          ? timeout
-          : AbortSignal.any([req.signal, timeout]);
     const pidFile = join(paths.bundle, `exec-${tag}.pid`);
     const specFile = join(paths.bundle, `exec-${tag}.json`);
     await writeFile(specFile, JSON.stringify(execProcess(c, { ...req, tty: false }, paths.rootfs)), {
       mode: 0o600,
     });
+    // On timeout the exec'd process is killed, not `runc exec`: runc is its parent and reaps it. Killing
+    // runc first would orphan the process into the container's PID namespace, where an init that
+    // does not reap (critest's `top`) leaves it a zombie that `pgrep` still lists.
+    let timedOut = false;
+    const timer =
+      req.timeoutMs !== undefined && req.timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            killExecProcess(pidFile).catch((err: unknown) => {
+              process.stderr.write(`berth: exec timeout in ${c.name}: ${String(err)}\n`);
+            });
+          }, req.timeoutMs)
+        : undefined;
     let exitCode: number;
     try {
       exitCode =
@@ -97,17 +102,16 @@ export async function execSync(
           tty: false,
           pidFile,
           stdio: { stdout: writeFds[0]!, stderr: writeFds[1]! },
-          ...(signal === undefined ? {} : { signal }),
+          ...(req.signal === undefined ? {} : { signal: req.signal }),
         })) ?? 0;
-    } catch (e) {
-      if (timeout?.aborted === true) {
-        await killExecProcess(pidFile);
-        throw new DeadlineExceededError(`exec in container ${c.name}: timed out after ${req.timeoutMs} ms`, {
-          cause: e,
-        });
+      if (timedOut) {
+        throw new DeadlineExceededError(`exec in container ${c.name}: timed out after ${req.timeoutMs} ms`);
       }
+    } catch (e) {
+      if (e instanceof DeadlineExceededError) throw e;
       throw commandError(e, c.name, req.args);
     } finally {
+      clearTimeout(timer);
       for (const fd of writeFds) closeSync(fd);
       opened.splice(0);
       await rm(specFile, { force: true });

@@ -9,7 +9,14 @@ export { hostsFile, resolvConf } from './etc-files.ts';
 export type { ExecRequest } from './exec.ts';
 export { hostFacts, parseCapabilityMask, parseHardLimits } from './host-facts.ts';
 export { type ContainerDirs, type ContainerPaths, containerPaths } from './layout.ts';
-export { checkContainerName, newContainerId, randomName, SHORT_ID_LENGTH, shortId } from './names.ts';
+export {
+  checkContainerName,
+  MAX_NAME_LENGTH,
+  newContainerId,
+  randomName,
+  SHORT_ID_LENGTH,
+  shortId,
+} from './names.ts';
 export { ContainerRecords, imagesInUse } from './records.ts';
 export { ContainerService, DEFAULT_STOP_TIMEOUT_S } from './service.ts';
 export { ago, canStart, describeStatus, isLive } from './status.ts';

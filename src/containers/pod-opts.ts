@@ -8,6 +8,7 @@ import { posix } from 'node:path';
 import { InvalidArgumentError, isErrno, NotFoundError } from '../errdefs/index.ts';
 import { type Seccomp, validateSpec } from '../oci/runtime/index.ts';
 import {
+  isPrivileged,
   late,
   linuxOf,
   processOf,
@@ -47,6 +48,12 @@ export function podOpts(p: PodSettings, hostOomScoreAdj: number): SpecOpt[] {
       ];
     }
     if (p.sysctls !== undefined) linux.sysctl = { ...linux.sysctl, ...p.sysctls };
+    // A shared or slave mount needs the rootfs to propagate too, or runc's default (rslave, then
+    // private below it) cuts it off (containerd's CRI plugin sets the same).
+    const options = (p.mounts ?? []).flatMap((m) => m.options ?? []);
+    if (options.includes('rshared')) linux.rootfsPropagation = 'shared';
+    else if (options.includes('rslave') && linux.rootfsPropagation === undefined)
+      linux.rootfsPropagation = 'slave';
     if (p.maskedPaths !== undefined) linux.maskedPaths = [...p.maskedPaths];
     if (p.readonlyPaths !== undefined) linux.readonlyPaths = [...p.readonlyPaths];
     const process = processOf(spec);
@@ -91,6 +98,7 @@ function withSeccompChoice(choice: SeccompChoice): SpecOpt {
   // Late, and after withDefaultSeccomp (defaults come first in the option list), so it wins.
   return late((spec) => {
     const linux = linuxOf(spec);
+    if (isPrivileged(spec)) return; // privileged runs without a filter whatever was asked (CRI)
     switch (choice.kind) {
       case 'runtime-default':
         return;

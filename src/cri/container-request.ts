@@ -9,8 +9,15 @@
 // - the container joins the pod's pinned net/ipc/uts namespaces (or the host's), gets the pod's
 //   /etc files, /dev/shm and cgroup parent, and logs to <pod log_directory>/<log_path>.
 
+import { createHash } from 'node:crypto';
 import { join, normalize } from 'node:path';
-import type { CreateRequest, NamespaceJoin, PodSettings, SeccompChoice } from '../containers/index.ts';
+import {
+  type CreateRequest,
+  MAX_NAME_LENGTH,
+  type NamespaceJoin,
+  type PodSettings,
+  type SeccompChoice,
+} from '../containers/index.ts';
 import { InvalidArgumentError } from '../errdefs/index.ts';
 import type { Device, Mount, Resources } from '../oci/runtime/index.ts';
 import type { RuntimeName } from '../runtime/types.ts';
@@ -95,9 +102,10 @@ export interface DeviceFacts {
 function seccomp(profile: SecurityProfile | undefined, legacyPath: string): SeccompChoice | undefined {
   if (profile === undefined) {
     // Before `seccomp`, the path form: "runtime/default", "docker/default", "unconfined", "localhost/<path>".
-    if (legacyPath === '' || legacyPath === 'runtime/default' || legacyPath === 'docker/default') {
-      return legacyPath === '' ? undefined : { kind: 'runtime-default' };
-    }
+    // api.proto: neither field set means unconfined (the kubelet sends RuntimeDefault explicitly).
+    if (legacyPath === '') return { kind: 'unconfined' };
+    if (legacyPath === 'runtime/default' || legacyPath === 'docker/default')
+      return { kind: 'runtime-default' };
     if (legacyPath === 'unconfined') return { kind: 'unconfined' };
     if (legacyPath.startsWith('localhost/'))
       return { kind: 'localhost', path: legacyPath.slice('localhost/'.length) };
@@ -134,6 +142,16 @@ export function linuxResources(r: LinuxContainerResources | undefined): Resource
     out.hugepageLimits = r.hugepageLimits.map((h) => ({ pageSize: h.pageSize, limit: n(h.limit) }));
   if (Object.keys(r.unified).length > 0) out.unified = { ...r.unified };
   return out;
+}
+
+/**
+ * containerd's `k8s_<container>_<pod>_<namespace>_<uid>_<attempt>`, cut to berth's name limit with a
+ * hash of the whole kept at the end, so two long names never meet (critest's names run to ~170).
+ */
+export function containerName(full: string): string {
+  if (full.length <= MAX_NAME_LENGTH) return full;
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 16);
+  return `${full.slice(0, MAX_NAME_LENGTH - hash.length - 1)}_${hash}`;
 }
 
 export function createRequest(
@@ -194,7 +212,8 @@ export function createRequest(
     ...(choice === undefined ? {} : { seccomp: choice }),
     ...(sc !== undefined && sc.maskedPaths.length > 0 ? { maskedPaths: sc.maskedPaths } : {}),
     ...(sc !== undefined && sc.readonlyPaths.length > 0 ? { readonlyPaths: sc.readonlyPaths } : {}),
-    ...(sc?.noNewPrivs === true ? { noNewPrivileges: true } : {}),
+    // Kubernetes' allowPrivilegeEscalation defaults to true: no_new_privs only when asked.
+    noNewPrivileges: sc?.noNewPrivs === true,
     ...(sc !== undefined && sc.supplementalGroups.length > 0
       ? { supplementalGroups: sc.supplementalGroups.map(Number) }
       : {}),
@@ -216,7 +235,7 @@ export function createRequest(
   const u = user(config);
   const req: CreateRequest = {
     image: imageName,
-    name: `k8s_${meta.name}_${pod.nameSuffix}_${meta.attempt}`,
+    name: containerName(`k8s_${meta.name}_${pod.nameSuffix}_${meta.attempt}`),
     hostname: pod.hostname,
     env: config.envs.map((e) => `${e.key}=${e.value}`),
     labels,

@@ -14,4 +14,5 @@ export {
   SHUTDOWN_GRACE_MS,
   startCriServer,
 } from './server.ts';
+export { type StreamServer, startStreamServer } from './streaming/index.ts';
 export { parseListenAddress } from './unix-socket.ts';

@@ -38,6 +38,7 @@ import { runtimeConfig } from './rpc/runtime-config.ts';
 import { type RuntimeStatusDeps, status } from './rpc/status.ts';
 import { updateRuntimeConfig } from './rpc/update-runtime-config.ts';
 import { type VersionDeps, version } from './rpc/version.ts';
+import { type StreamUrls, streamingRpcs } from './streaming/index.ts';
 import { listenUnix } from './unix-socket.ts';
 
 /** Largest request or response message: CRI-O's gRPC limit (80 MiB); big ListContainers answers fit. */
@@ -53,6 +54,8 @@ export interface CriServerOptions extends VersionDeps {
   runtimeStatus: RuntimeStatusDeps;
   /** The pod and container services; without them their RPCs answer Unimplemented. */
   runtime?: ContainerRpcDeps & PodRpcDeps;
+  /** The streaming server behind Exec, Attach and PortForward (cri/streaming); without it they answer Unimplemented. */
+  streaming?: StreamUrls;
 }
 
 export interface CriServer {
@@ -93,6 +96,7 @@ function routes(opts: CriServerOptions) {
             containerStats: (req) => containerStats(req, rt),
             podSandboxStats: (req, ctx) => podSandboxStats(req, rt, ctx.signal),
             listPodSandboxStats: (req, ctx) => listPodSandboxStats(req, rt, ctx.signal),
+            ...(opts.streaming === undefined ? {} : streamingRpcs(opts.streaming, rt)),
             getContainerEvents: (_req, ctx) => rt.events.subscribe(ctx.signal),
             listContainerStats: (req) => listContainerStats(req, rt),
           }),

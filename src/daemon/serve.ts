@@ -64,16 +64,31 @@ export async function serve(argv: string[]): Promise<number> {
     await using services = await openRuntimeServices(config, values.config);
     const { imageRpcDeps } = await import('./image-rpc-deps.ts');
     const { runtimeStatusDeps } = await import('./runtime-status-deps.ts');
-    const server = await cri.startCriServer(path, {
-      runtimeVersion: berthVersion(),
-      images: imageRpcDeps(config, services.services, log),
-      runtimeStatus: runtimeStatusDeps(config),
-      runtime: services.runtime,
+    const streaming = await cri.startStreamServer({
+      address: config.cri.stream_address,
+      port: config.cri.stream_port,
+      containers: services.runtime.containers,
+      pods: services.runtime.pods,
+      log: (line) => log(`streaming: ${line}`),
     });
-    log(`serving CRI runtime.v1 on unix://${path}`);
-    const signal = await stop;
-    log(`${signal}: shutting down (containers keep running)`);
-    await server.close();
+    log(`streaming server on ${streaming.baseUrl}`);
+    // Closed on every way out: a listening stream server would keep the process alive after a
+    // failed start (another berthd already on the socket).
+    try {
+      const server = await cri.startCriServer(path, {
+        runtimeVersion: berthVersion(),
+        images: imageRpcDeps(config, services.services, log),
+        runtimeStatus: runtimeStatusDeps(config),
+        runtime: services.runtime,
+        streaming,
+      });
+      log(`serving CRI runtime.v1 on unix://${path}`);
+      const signal = await stop;
+      log(`${signal}: shutting down (containers keep running)`);
+      await server.close();
+    } finally {
+      await streaming.close();
+    }
     return 0;
   } catch (err) {
     if (missingGeneratedCode(err)) {

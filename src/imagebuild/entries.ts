@@ -86,6 +86,10 @@ export function planEntries(entries: readonly LayerEntry[], defaultMtime: Date):
         `hardlink /${link.header.name}: target /${target} must be a regular file of the same layer`,
       );
     }
+    // A link header carries the file's metadata again, and extractors (containerd's, GNU tar) apply
+    // it to the one inode: it must repeat the target's, or the target loses its mode and owner.
+    const t = byName.get(target)!.header;
+    Object.assign(link.header, { mode: t.mode, uid: t.uid, gid: t.gid, mtime: t.mtime });
   }
   // Sorted so that output does not depend on the caller's order; parents come before children.
   // Hardlinks go last so that their target file is always extracted before the link is made.

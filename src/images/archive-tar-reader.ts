@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { extract, type Header } from 'tar-stream';
-import { InvalidArgumentError, ResourceExhaustedError } from '../errdefs/index.ts';
+import { InvalidArgumentError, isBerthError, ResourceExhaustedError } from '../errdefs/index.ts';
 import { MAX_MANIFEST_SIZE } from '../oci/image/index.ts';
 import { archivePath, linkTarget, resolveLinks } from './archive-paths.ts';
 import { type ArchiveEntry, type ArchiveReader, magicLength } from './archive-reader.ts';
@@ -36,6 +36,15 @@ async function eachEntry(file: string, fn: (header: Header, body: Readable) => P
     for await (const entry of ex) {
       await fn(entry.header, Readable.from(entry, { objectMode: false }));
     }
+  } catch (err) {
+    // tar-stream's own errors (a cut or non-tar file) are plain Errors: name the archive, one line.
+    if (err instanceof Error && !isBerthError(err) && !('code' in err)) {
+      throw new InvalidArgumentError(`archive ${file}: not a readable tar archive: ${err.message}`, {
+        cause: err,
+        hint: 'the file may be cut short or not an image archive (OCI layout tar or docker save)',
+      });
+    }
+    throw err;
   } finally {
     input.destroy();
   }

@@ -5,7 +5,7 @@
 // after digest, size and diffID verify; the image record only when every layer has.
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, NotFoundError } from '../errdefs/index.ts';
-import type { Metadata } from '../metadata/index.ts';
+import type { LeaseStore, Metadata } from '../metadata/index.ts';
 import {
   checkSizeLimit,
   type Descriptor,
@@ -49,7 +49,10 @@ export interface PullOptions {
   signal?: AbortSignal;
 }
 
-/** How long a pull's lease protects what it wrote if the process dies mid-pull (then GC may sweep). */
+/**
+ * How long a pull's lease protects what it wrote if the process dies mid-pull (then GC may sweep).
+ * While the pull runs the lease is renewed (keepLeaseAlive), so a pull may take longer than this.
+ */
 export const pullLeaseLifetimeMs = 60 * 60 * 1000;
 
 /**
@@ -65,11 +68,43 @@ export async function pullImage(
 ): Promise<PulledImage> {
   const leaseID = `pull-${randomBytes(8).toString('hex')}`;
   deps.metadata.leases.create({ id: leaseID, expires: new Date(Date.now() + pullLeaseLifetimeMs) });
+  const renewal = keepLeaseAlive(deps.metadata.leases, leaseID, pullLeaseLifetimeMs);
+  // Manifests and the config are stored (a write, an fsync, a rename) while the pull goes on: all
+  // of them have finished before the image record is written, and before a failed pull returns.
+  const stores: Promise<void>[] = [];
   try {
-    return await pullLeased(deps, refText, options, leaseID);
+    return await pullLeased(deps, refText, options, leaseID, stores);
   } finally {
+    await Promise.allSettled(stores);
+    renewal.stop();
     deps.metadata.leases.delete(leaseID);
   }
+}
+
+/**
+ * Keeps lease `id` from expiring while an operation runs: every third of `lifetimeMs` its expiry
+ * moves to `lifetimeMs` from then, so GC never takes a live pull's blobs for a dead one's, however
+ * long the pull (a slow link, a huge image) — the lifetime only bounds how long a *dead* pull's
+ * leftovers are kept. A renewal that fails (the database busy past its timeout) is tried again at the
+ * next tick, with two thirds of the lifetime still left; one that finds the lease gone (collected
+ * while this process was stopped for longer than the lifetime) stops renewing, and the pull fails
+ * when it next adds a resource to it. The timer never keeps the process alive.
+ */
+export function keepLeaseAlive(
+  leases: Pick<LeaseStore, 'renew'>,
+  id: string,
+  lifetimeMs: number,
+  now: () => number = Date.now,
+): { stop(): void } {
+  const timer = setInterval(() => {
+    try {
+      leases.renew(id, new Date(now() + lifetimeMs));
+    } catch (err) {
+      if (err instanceof NotFoundError) clearInterval(timer);
+    }
+  }, lifetimeMs / 3);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 async function pullLeased(
@@ -77,6 +112,7 @@ async function pullLeased(
   refText: string,
   options: PullOptions,
   leaseID: string,
+  stores: Promise<void>[],
 ): Promise<PulledImage> {
   const { registry, content, metadata } = deps;
   const signal = options.signal;
@@ -92,12 +128,12 @@ async function pullLeased(
   deps.applyLayer.warm?.(deps.maxConcurrentDownloads);
   progress({ id: name, kind: 'index', phase: 'resolving', current: 0, total: 0 });
   const target = await registry.resolve(host, repo, manifestTarget(ref), { signal });
-  const top = await fetchDocument(deps, leaseID, host, repo, target, signal);
+  const top = await fetchDocument(deps, leaseID, host, repo, target, signal, stores);
   let manifestDesc = target;
   let manifest: Manifest;
   if (top.kind === 'index') {
     manifestDesc = selectManifest(top.index, platform, name);
-    const chosen = await fetchDocument(deps, leaseID, host, repo, manifestDesc, signal);
+    const chosen = await fetchDocument(deps, leaseID, host, repo, manifestDesc, signal, stores);
     if (chosen.kind !== 'manifest') {
       throw new InvalidArgumentError(
         `${name}: index entry ${manifestDesc.digest} is an index, not an image manifest`,
@@ -107,7 +143,7 @@ async function pullLeased(
   } else {
     manifest = top.manifest;
   }
-  const config = await fetchConfig(deps, leaseID, host, repo, manifest.config, signal);
+  const config = await fetchConfig(deps, leaseID, host, repo, manifest.config, signal, stores);
   const diffIDs = config.rootfs.diff_ids;
   if (diffIDs.length !== manifest.layers.length) {
     throw new InvalidArgumentError(
@@ -144,6 +180,7 @@ async function pullLeased(
     progress,
     signal,
   });
+  await Promise.all(stores);
   metadata.transaction(() => {
     if (top.kind === 'index') metadata.content.set(target.digest, gcLabelsForIndex(top.index));
     metadata.content.set(manifestDesc.digest, gcLabelsForManifest(manifest));
@@ -174,6 +211,7 @@ async function fetchDocument(
   repo: string,
   desc: Descriptor,
   signal: AbortSignal | undefined,
+  stores: Promise<void>[],
 ): Promise<Document> {
   deps.metadata.leases.addResource(leaseID, { type: 'content', id: desc.digest });
   // One name for the document in every error, the size refusal included (it named no registry).
@@ -186,7 +224,7 @@ async function fetchDocument(
     bytes = await deps.registry.fetchManifest(host, repo, desc.digest, { signal });
   }
   const doc = parseManifestOrIndex(bytes, desc.mediaType, what);
-  await deps.content.put(desc, bytes);
+  stores.push(inBackground(deps.content.put(desc, bytes)));
   return doc;
 }
 
@@ -197,6 +235,7 @@ async function fetchConfig(
   repo: string,
   desc: Descriptor,
   signal: AbortSignal | undefined,
+  stores: Promise<void>[],
 ): Promise<ImageConfig> {
   deps.metadata.leases.addResource(leaseID, { type: 'content', id: desc.digest });
   const what = `image config ${desc.digest} of ${host}/${repo}`;
@@ -209,7 +248,7 @@ async function fetchConfig(
     // sends more than the descriptor said before it fills memory.
     const stream = await deps.registry.fetchBlob(host, repo, desc, { signal });
     bytes = await readLimited(stream, deps.maxConfigSize, what);
-    await deps.content.put(desc, bytes);
+    stores.push(inBackground(deps.content.put(desc, bytes)));
   }
   let json: unknown;
   try {
@@ -220,4 +259,10 @@ async function fetchConfig(
     throw err;
   }
   return validateImageConfig(json, what);
+}
+
+/** A promise awaited later: until then (or if the pull fails first) its rejection is not unhandled. */
+function inBackground(p: Promise<void>): Promise<void> {
+  p.catch(() => undefined);
+  return p;
 }

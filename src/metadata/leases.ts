@@ -40,6 +40,11 @@ export interface LeaseStore {
   /** Leases whose expiry is at or before `at` (now by default), for the garbage collector to delete. */
   expired(at?: Date): Lease[];
   create(lease: NewLease): Lease;
+  /**
+   * Moves the lease's expiry to `expires` (earlier or later): how a long operation keeps its lease
+   * from expiring under it (a pull renews its lease while it runs, src/images/pull.ts).
+   */
+  renew(id: string, expires: Date): Lease;
   /** Deletes the lease and its resource rows. */
   delete(id: string): void;
   /** Adds a resource to the lease; adding one it already holds does nothing. */
@@ -59,6 +64,7 @@ export function leaseStore({ db }: Connection): LeaseStore {
   const expiredStmt = db.prepare(`SELECT ${columns} FROM leases WHERE expires <= ? ORDER BY expires, id`);
   const insertStmt = db.prepare(`INSERT INTO leases (${columns}) VALUES (?, ?, ?, ?) RETURNING ${columns}`);
   const deleteStmt = db.prepare('DELETE FROM leases WHERE id = ?');
+  const renewStmt = db.prepare(`UPDATE leases SET expires = ? WHERE id = ? RETURNING ${columns}`);
   const addStmt = db.prepare(
     'INSERT INTO lease_resources (lease, type, id) VALUES (?, ?, ?) ON CONFLICT (lease, type, id) DO NOTHING',
   );
@@ -90,6 +96,11 @@ export function leaseStore({ db }: Connection): LeaseStore {
         }
         throw err;
       }
+    },
+    renew(id, expires) {
+      const row = renewStmt.get(iso(expires, `lease ${quote(id)}`), id);
+      if (row === undefined) throw notFound(id);
+      return decode(row);
     },
     delete(id) {
       if (deleteStmt.run(id).changes === 0) throw notFound(id);

@@ -65,7 +65,9 @@ export function checkRunRequest(req: RunPodRequest, hostHostname: string): Check
   const hostNetwork = ns.network === 'node';
   const hostIpc = ns.ipc === 'node';
   // With the host's network the pod has the host's UTS namespace too (kubelet's rule), so its name.
-  const hostname = hostNetwork ? hostHostname : req.hostname || metadata.name;
+  // No hostname asked for: the node's, as containerd and CRI-O do (a pod name may be longer than
+  // a host name can be, and kubelet always sends one for real pods).
+  const hostname = hostNetwork ? hostHostname : req.hostname || hostHostname;
   withHostname(hostname); // throws InvalidArgument for a name sethostname(2) would refuse
   if (req.dnsConfig !== undefined && !isEmptyDns(req.dnsConfig)) checkDnsConfig(req.dnsConfig);
   portMappings(req.portMappings);

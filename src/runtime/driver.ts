@@ -29,6 +29,8 @@ import type {
 export const RUNTIME_CALL_DEADLINE_MS = 30_000;
 /** Deadline of create and exec, which may mount, set up namespaces and run hooks (CRI-O: 240 s). */
 export const RUNTIME_CREATE_DEADLINE_MS = 120_000;
+/** The longest timer Node keeps (2^31-1 ms, ~24.8 days): "no deadline" for a call that lasts as its process. */
+const NO_DEADLINE_MS = 2 ** 31 - 1;
 /** How many of the runtime's log lines from the failed call go into the error. */
 export const ERROR_LOG_LINES = 5;
 /** At most this much of the log is read back after a failure. */
@@ -111,7 +113,13 @@ export class OciRuntimeDriver implements OciRuntime {
     opts: ExecOptions & CallOptions,
   ): Promise<number | undefined> {
     const args = argv.execArgs(id, processSpecPath, opts);
-    const call = { ...opts, timeoutMs: RUNTIME_CREATE_DEADLINE_MS, stdio: opts.stdio ?? {} };
+    // A detached exec returns once the process started; one that is not lasts as long as the process
+    // does (a streaming session, ExecSync without a timeout): only the caller's signal ends it.
+    const call = {
+      ...opts,
+      timeoutMs: opts.detach ? RUNTIME_CREATE_DEADLINE_MS : NO_DEADLINE_MS,
+      stdio: opts.stdio ?? {},
+    };
     if (opts.detach) {
       await this.#call('exec', id, args, call);
       return undefined;

@@ -73,10 +73,14 @@ export interface CapabilityChanges {
 }
 
 /** The capability set after Docker's add/drop rules, starting from `current`. */
-export function tweakCapabilities(current: readonly string[], changes: CapabilityChanges): string[] {
+export function tweakCapabilities(
+  current: readonly string[],
+  changes: CapabilityChanges,
+  all: readonly string[] = KNOWN_CAPABILITIES,
+): string[] {
   const add = (changes.add ?? []).map(normalizeCapability);
   const drop = (changes.drop ?? []).map(normalizeCapability);
-  if (add.includes('ALL')) return KNOWN_CAPABILITIES.filter((c) => !drop.includes(c));
+  if (add.includes('ALL')) return all.filter((c) => !drop.includes(c));
   if (drop.includes('ALL')) return [...new Set(add)];
   const out = current.filter((c) => !drop.includes(c));
   for (const c of add) if (!out.includes(c)) out.push(c);
@@ -90,8 +94,10 @@ export function setCapabilities(process: Process, caps: readonly string[]): void
 
 /** `--cap-add` / `--cap-drop`, applied to the current bounding set (the defaults, normally). */
 export function withCapabilities(changes: CapabilityChanges): SpecOpt {
-  return (spec) => {
+  return (spec, ctx) => {
     const process = processOf(spec);
-    setCapabilities(process, tweakCapabilities(process.capabilities?.bounding ?? [], changes));
+    // `ALL` means all the caller holds (root here lacks CAP_SYS_RESOURCE: asking for it fails create).
+    const all = ctx.hostCapabilities ?? KNOWN_CAPABILITIES;
+    setCapabilities(process, tweakCapabilities(process.capabilities?.bounding ?? [], changes, all));
   };
 }

@@ -26,6 +26,11 @@ const pool = new WorkerPool();
 const inFlightHigh = 4 * 1024 * 1024;
 const inFlightLow = 1024 * 1024;
 /**
+ * Input that is not handed over (transferInput) is copied into buffers of this size, each then
+ * transferred: one message (and one ack, one decompressor call) per 256 KiB instead of per chunk.
+ */
+const messageBytes = 256 * 1024;
+/**
  * On abort the worker is asked to stop first, so that it closes the file it is writing (fds are
  * per process: terminating the thread would leak it); it answers between two chunks. If it does
  * not answer in time it is terminated anyway.
@@ -134,19 +139,52 @@ function feed(
       if (err !== undefined) reject(err);
       else resolve(result!);
     };
+    const transfer = opts.transferInput === true;
+    let batch: Uint8Array | undefined;
+    let used = 0;
+    /** Our own batch buffers, back from the worker (when not transferInput). */
+    const spares: ArrayBuffer[] = [];
+    const post = (data: Uint8Array): void => {
+      inFlight += data.byteLength;
+      send({ type: 'chunk', data }, [data.buffer as ArrayBuffer]);
+    };
+    const postBatch = (): void => {
+      if (batch === undefined || used === 0) return;
+      post(used === batch.byteLength ? batch : batch.subarray(0, used));
+      batch = undefined;
+      used = 0;
+    };
     const onData = (chunk: Buffer | string): void => {
       if (typeof chunk === 'string') {
         finish(new InvalidArgumentError('layer input stream must yield bytes, not strings'));
         return;
       }
-      // A copy of exactly these bytes, transferred: chunks are often views of a larger pooled buffer,
-      // and posting a view would clone (or, transferred, detach) all of it.
-      const data = new Uint8Array(chunk);
-      inFlight += data.byteLength;
-      send({ type: 'chunk', data }, [data.buffer]);
+      if (chunk.byteLength === 0) return;
+      if (transfer) {
+        // The producer gave this buffer up (ApplyLayerOptions.transferInput): moved, not copied.
+        post(chunk);
+      } else {
+        // Chunks are often views of a larger pooled buffer (posting one would clone, or transferred,
+        // detach all of it): copied into a buffer of our own, which is then transferred.
+        let off = 0;
+        while (off < chunk.byteLength) {
+          if (batch === undefined) {
+            const spare = spares.pop();
+            batch = spare === undefined ? Buffer.allocUnsafeSlow(messageBytes) : new Uint8Array(spare);
+          }
+          const n = Math.min(chunk.byteLength - off, messageBytes - used);
+          batch.set(chunk.subarray(off, off + n), used);
+          used += n;
+          off += n;
+          if (used === messageBytes) postBatch();
+        }
+      }
       if (inFlight > inFlightHigh) input.pause();
     };
-    const onEnd = (): void => send({ type: 'end' });
+    const onEnd = (): void => {
+      postBatch();
+      send({ type: 'end' });
+    };
     const onInputError = (err: Error): void =>
       finish(
         isBerthError(err) ? err : new UnavailableError(`reading layer ${opts.digest ?? ''}`, { cause: err }),
@@ -157,6 +195,8 @@ function feed(
         if (msg.type !== 'ack') finish(canceled(opts, signal!));
       } else if (msg.type === 'ack') {
         inFlight -= msg.bytes;
+        if (transfer) opts.returnInput?.(msg.buffer);
+        else if (msg.buffer.byteLength === messageBytes) spares.push(msg.buffer);
         if (inFlight < inFlightLow && input.isPaused()) input.resume();
       } else if (msg.type === 'done') {
         finish(undefined, msg.result);

@@ -21,12 +21,12 @@ import {
 } from 'node:fs';
 import { isErrno } from '../errdefs/index.ts';
 import { classifyWhiteout, normalizeEntryName, refuse } from './entry-path.ts';
-import { mknod, setXattr } from './host-tools.ts';
+import { mknodAll, type NodeSpec, setXattr } from './host-tools.ts';
 import type { PaxMetadata } from './pax.ts';
 import type { FileSink, TarHeader } from './tar-reader.ts';
 import { TargetTree } from './target-tree.ts';
 import type { WhiteoutMode } from './types.ts';
-import { applyOpaque, applyWhiteout } from './whiteouts.ts';
+import { applyOpaque, applyWhiteout, type WhiteoutNodes } from './whiteouts.ts';
 
 const createFlags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
@@ -48,10 +48,24 @@ interface Meta {
   xattrs: [string, Buffer][];
 }
 
+/** A device node, fifo or overlay whiteout waiting for the next batch, and what follows its mknod. */
+interface PendingNode {
+  rel: string;
+  spec: NodeSpec;
+  then: () => void;
+}
+
 export class LayerApplier {
   readonly tree: TargetTree;
   readonly #opts: ApplierOptions;
   #fd = -1;
+  /**
+   * Consecutive device nodes, fifos and overlay whiteouts, made together by one process (mknodAll)
+   * before the next entry of any other kind, before anything is deleted where they could be, and at
+   * the end: every other entry sees the tree exactly as if each had been made at its own entry.
+   */
+  readonly #pending: PendingNode[] = [];
+  readonly #pendingRels = new Set<string>();
 
   constructor(opts: ApplierOptions) {
     this.#opts = opts;
@@ -81,8 +95,25 @@ export class LayerApplier {
         throw refuse(name, `xattr ${xattr} is reserved for overlayfs`);
     }
     const whiteout = classifyWhiteout(rel, name);
+    const makesNode =
+      whiteout.kind === 'whiteout'
+        ? this.#opts.whiteouts === 'overlay'
+        : whiteout.kind === 'none' &&
+          (header.type === 'character-device' || header.type === 'block-device' || header.type === 'fifo');
+    if (!makesNode) this.#makeNodes();
     if (whiteout.kind === 'whiteout') {
-      applyWhiteout(this.tree, this.#opts.whiteouts, name, whiteout.rel, (abs) => this.#owner(abs, meta));
+      const nodes: WhiteoutNodes = {
+        settle: () => this.#makeNodes(),
+        make: (at) => {
+          const abs = this.tree.abs(at);
+          // The device takes the whiteout entry's owner.
+          this.#queue(at, { path: abs, kind: 'c', mode: 0, major: 0, minor: 0 }, () =>
+            this.#owner(abs, meta),
+          );
+        },
+      };
+      this.#settleAbove(whiteout.rel);
+      applyWhiteout(this.tree, this.#opts.whiteouts, name, whiteout.rel, nodes);
       return undefined;
     }
     if (whiteout.kind === 'opaque') {
@@ -113,14 +144,45 @@ export class LayerApplier {
     }
   }
 
-  /** Sets the deferred directory times; call once, after the last entry. */
+  /** Makes the waiting nodes and sets the deferred directory times; call once, after the last entry. */
   finish(): void {
+    this.#makeNodes();
     for (const [rel, [atime, mtime]] of this.tree.dirTimes) lutimesSync(this.tree.abs(rel), atime, mtime);
   }
 
   /** Closes the file being written, if any (on failure; the caller discards the target). */
   abort(): void {
     if (this.#fd >= 0) this.#close();
+    this.#pending.length = 0;
+    this.#pendingRels.clear();
+  }
+
+  #queue(rel: string, spec: NodeSpec, then: () => void): void {
+    this.#pending.push({ rel, spec, then });
+    this.#pendingRels.add(rel);
+  }
+
+  /**
+   * Makes the waiting nodes when one of them is on the path to `rel`: the path checks must find the
+   * node there (and refuse it as a parent), not create a directory in its place.
+   */
+  #settleAbove(rel: string): void {
+    if (this.#pendingRels.size === 0) return;
+    for (let at = rel.indexOf('/'); at >= 0; at = rel.indexOf('/', at + 1)) {
+      if (this.#pendingRels.has(rel.slice(0, at))) {
+        this.#makeNodes();
+        return;
+      }
+    }
+  }
+
+  /** Makes every waiting node, in entry order, then gives each its owner, mode, xattrs and times. */
+  #makeNodes(): void {
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending.splice(0);
+    this.#pendingRels.clear();
+    mknodAll(batch.map((n) => n.spec));
+    for (const n of batch) n.then();
   }
 
   #file(rel: string, meta: Meta): FileSink {
@@ -211,15 +273,30 @@ export class LayerApplier {
     const kind = header.type === 'fifo' ? 'p' : header.type === 'block-device' ? 'b' : 'c';
     if (kind !== 'p' && !this.#opts.devices) throw refuse(meta.name, 'device nodes are not allowed here');
     const tree = this.tree;
+    this.#settleAbove(rel);
     tree.ensureParent(meta.name, rel, true);
     const abs = tree.abs(rel);
+    // The same name twice in a row: the first must exist to be replaced.
+    if (this.#pendingRels.has(rel)) this.#makeNodes();
     const st = tree.lstat(rel);
-    if (st !== undefined) tree.remove(rel, st);
-    mknod(abs, kind, meta.mode, header.devmajor, header.devminor);
-    this.#owner(abs, meta);
-    chmodSync(abs, meta.mode);
-    this.#xattrs(abs, meta);
-    lutimesSync(abs, meta.atime, meta.mtime);
+    if (st !== undefined) {
+      // A directory being replaced may hold nodes still waiting: made first, deleted with it.
+      this.#makeNodes();
+      tree.remove(rel, st);
+    }
+    const spec = {
+      path: abs,
+      kind,
+      mode: meta.mode,
+      major: header.devmajor,
+      minor: header.devminor,
+    } as const;
+    this.#queue(rel, spec, () => {
+      this.#owner(abs, meta);
+      chmodSync(abs, meta.mode);
+      this.#xattrs(abs, meta);
+      lutimesSync(abs, meta.atime, meta.mtime);
+    });
     tree.applied.add(rel);
   }
 

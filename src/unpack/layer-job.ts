@@ -16,7 +16,7 @@ export class LayerJob {
   /** True once the last message (done, error, aborted) is posted. */
   finished = false;
   readonly #input: WorkerInput;
-  readonly #post: (msg: FromWorker) => void;
+  readonly #post: (msg: FromWorker, transfer?: ArrayBuffer[]) => void;
   readonly #compressedHash: Hash;
   readonly #diffHash: Hash;
   readonly #decompressor: Decompressor;
@@ -38,7 +38,7 @@ export class LayerJob {
     this.#tar.push(piece);
   };
 
-  constructor(input: WorkerInput, post: (msg: FromWorker) => void) {
+  constructor(input: WorkerInput, post: (msg: FromWorker, transfer?: ArrayBuffer[]) => void) {
     this.#input = input;
     this.#post = post;
     this.#compressedHash = createHash(input.digestAlgorithm);
@@ -75,7 +75,10 @@ export class LayerJob {
         if (this.finished) return;
       }
     }
-    this.#post({ type: 'ack', bytes: data.byteLength });
+    // Nothing here holds on to `data` (the decompressor and the tar reader copy what they keep), so
+    // its buffer goes back with the ack and the main thread fills it again instead of allocating.
+    const buffer = data.buffer as ArrayBuffer;
+    this.#post({ type: 'ack', bytes: data.byteLength, buffer }, [buffer]);
   }
 
   end(): void {

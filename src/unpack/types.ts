@@ -29,6 +29,17 @@ export interface ApplyLayerOptions {
   sameOwner?: boolean;
   /** Allow character/block device entries (fifos are always allowed). Default true, as containerd. */
   devices?: boolean;
+  /**
+   * The input's chunks are handed over: each one's ArrayBuffer is transferred to the unpack worker
+   * (detached here) instead of copied. Only for a stream that emits buffers of its own, shares none
+   * with another chunk or object, and never touches one again once emitted (the pull's download).
+   */
+  transferInput?: boolean;
+  /**
+   * With transferInput: each chunk's ArrayBuffer, back from the worker once it applied the chunk,
+   * for the producer to fill again instead of allocating a new one. Without it the buffer is dropped.
+   */
+  returnInput?: (buffer: ArrayBuffer) => void;
   signal?: AbortSignal;
 }
 

@@ -5,31 +5,40 @@
 
 import { readdirSync } from 'node:fs';
 import { FailedPreconditionError } from '../errdefs/index.ts';
-import { mknod, setXattr } from './host-tools.ts';
+import { setXattr } from './host-tools.ts';
 import type { TargetTree } from './target-tree.ts';
 import type { WhiteoutMode } from './types.ts';
 
 /** overlayfs.rst "whiteouts and opaque directories": a 0/0 char device, and this xattr with value y. */
 const overlayOpaqueXattr = 'trusted.overlay.opaque';
 
-/** Applies `.wh.NAME` for `rel` (= dir/NAME); `setOwner` chowns the overlay whiteout device. */
+/** How applyWhiteout makes overlay whiteout devices: the applier batches them with device nodes. */
+export interface WhiteoutNodes {
+  /** Called before anything at `rel` is deleted: nodes still waiting to be made must exist by then. */
+  settle(rel: string): void;
+  /** Makes the overlay whiteout (a 0/0 character device) at `rel`, now or with the next batch. */
+  make(rel: string): void;
+}
+
+/** Applies `.wh.NAME` for `rel` (= dir/NAME). */
 export function applyWhiteout(
   tree: TargetTree,
   mode: WhiteoutMode,
   entryName: string,
   rel: string,
-  setOwner: (abs: string) => void,
+  nodes: WhiteoutNodes,
 ): void {
   if (tree.applied.has(rel)) return;
   // The parent must be reachable without symlinks: `.wh.x` under a symlink to /etc would delete
   // /etc/x. In apply mode a missing parent means there is nothing to delete.
   if (!tree.ensureParent(entryName, rel, mode === 'overlay')) return;
   const st = tree.lstat(rel);
-  if (st !== undefined) tree.remove(rel, st);
+  if (st !== undefined) {
+    nodes.settle(rel);
+    tree.remove(rel, st);
+  }
   if (mode === 'apply') return;
-  const abs = tree.abs(rel);
-  mknod(abs, 'c', 0, 0, 0);
-  setOwner(abs);
+  nodes.make(rel);
   tree.applied.add(rel);
 }
 

@@ -42,7 +42,8 @@ export type ToWorker =
   | { type: 'abort' };
 
 export type FromWorker =
-  | { type: 'ack'; bytes: number }
+  /** A chunk applied; its buffer comes back (transferred) for the main thread to fill again. */
+  | { type: 'ack'; bytes: number; buffer: ArrayBuffer }
   | { type: 'done'; result: ApplyLayerResult }
   /** Answer to `abort`: the worker closed its file and stopped. */
   | { type: 'aborted' }

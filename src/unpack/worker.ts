@@ -8,7 +8,7 @@ import { LayerJob } from './layer-job.ts';
 import { type FromWorker, type ToWorker, toWire } from './wire.ts';
 
 const port = parentPort!;
-const post = (msg: FromWorker): void => port.postMessage(msg);
+const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer);
 let job: LayerJob | undefined;
 
 port.on('message', (msg: ToWorker) => {

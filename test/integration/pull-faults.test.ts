@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import {
   DataLossError,
   DeadlineExceededError,
@@ -16,6 +17,7 @@ import {
   UnauthenticatedError,
   UnavailableError,
 } from '../../src/errdefs/index.ts';
+import { pullLeaseLifetimeMs } from '../../src/images/index.ts';
 import { type FaultProxy, type FaultRule, startFaultProxy } from '../harness/fault-proxy.ts';
 import {
   failingPull,
@@ -141,6 +143,37 @@ describe('berth pull from a misbehaving registry', { skip }, () => {
     assert.deepEqual(blobRanges(proxy), [`bytes=${held}-`]);
   });
 
+  test('a body that ends cleanly short every time: Unavailable, partial ingest kept, then resumed', async (t) => {
+    const { proxy, sb, ref } = await setup(t);
+    // 200 with Content-Length `cut`: a complete HTTP response holding only the blob's first bytes.
+    // Nothing that arrived is wrong, so the failure is retryable and the bytes are kept.
+    proxy.rules.push(
+      blobRule({
+        kind: 'replace',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: layerBlob.subarray(0, cut),
+      }),
+    );
+    const view = await failingPull(
+      sb,
+      ref,
+      (err) => {
+        assert.ok(err instanceof UnavailableError, String(err));
+        assert.match(
+          err.message,
+          new RegExp(
+            `blob ${layer().digest} in ${proxy.host}/faults/r\\d+: .* sent only ${cut} of ${layer().size} bytes`,
+          ),
+        );
+      },
+      { layer: layer(), documents: documents(), ingest: 'kept' },
+    );
+    assert.equal(view.ingests[0]?.offset, cut);
+    proxy.requests.length = 0;
+    await cleanPull(sb, proxy, ref);
+    assert.deepEqual(blobRanges(proxy), [`bytes=${cut}-`]);
+  });
+
   test('a 200 answer to a Range request still gives the right bytes', async (t) => {
     const { proxy, sb, ref } = await setup(t);
     proxy.rules.push(
@@ -178,6 +211,29 @@ describe('berth pull from a misbehaving registry', { skip }, () => {
     proxy.requests.length = 0;
     await cleanPull(sb, proxy, ref);
     assert.deepEqual(blobRanges(proxy), [`bytes=${held}-`]);
+  });
+
+  test('a pull renews its lease while it runs (a pull longer than the lease lifetime keeps it)', async (t) => {
+    const { proxy, sb, ref } = await setup(t, { stallTimeoutMs: 1500 });
+    proxy.rules.push(blobRule({ kind: 'stall', afterBytes: cut }));
+    // Only the renewal uses setInterval here: ticking it stands for a third of an hour going by.
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const pull = sb.s.images.pull(ref);
+    pull.catch(() => undefined);
+    const leaseOf = () => sb.s.metadata.leases.list().find((l) => l.id.startsWith('pull-'));
+    while ((await sb.s.content.ingests()).length === 0) await setTimeout(10);
+    const created = leaseOf();
+    assert.ok(created?.expires !== undefined, 'the pull holds a lease with an expiry');
+    await setTimeout(5);
+    t.mock.timers.tick(pullLeaseLifetimeMs / 3);
+    const renewed = leaseOf();
+    assert.equal(renewed?.id, created.id);
+    assert.ok(
+      Date.parse(renewed?.expires ?? '') > Date.parse(created.expires),
+      `expiry moved on: ${created.expires} → ${renewed?.expires}`,
+    );
+    await assert.rejects(pull, DeadlineExceededError);
+    assert.deepEqual(sb.s.metadata.leases.list(), [], 'the lease goes with the pull');
   });
 
   test('429 with Retry-After is waited out', async (t) => {

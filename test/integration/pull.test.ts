@@ -12,6 +12,7 @@ import {
   type Fixtures,
   writeDirTransportView,
 } from '../harness/fixtures.ts';
+import { imageFromTars, pullSandbox, pushImage, tarOf } from '../harness/pull-check.ts';
 import { type RegistryAuth, startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { needs } from '../harness/requirements.ts';
 import { skopeoCopy, skopeoInspectRaw } from '../harness/skopeo.ts';
@@ -132,6 +133,40 @@ describe('berth pull from a real registry', { skip }, () => {
       assert.equal(JSON.parse(raw.toString()).layers.length, 3);
     });
   }
+
+  test('more layers than download slots, the first the smallest: both snapshotters, in order', async (t) => {
+    // Overlay layers start largest first (unpack-layers.ts); native ones wait in their slot for the
+    // parent, so they must keep manifest order or the three big ones would hold every slot (3 here)
+    // waiting for the small first one.
+    const registry = await startRegistry(t, { auth: 'none' });
+    const random = (n: number, seed: number) =>
+      Buffer.alloc(n, `${seed}`.repeat(7) + String.fromCharCode(65 + seed));
+    const tars = [
+      await tarOf([{ name: 'f', content: 'first\n' }]),
+      ...(await Promise.all(
+        [1, 2, 3].map((i) =>
+          tarOf([
+            { name: `big${i}`, content: random(200_000 * i, i) },
+            { name: 'f', content: `layer ${i}\n` },
+          ]),
+        ),
+      )),
+    ];
+    const image = await imageFromTars(join(work, 'ordered'), tars);
+    const ref = await pushImage(registry, image.layoutDir, 'berth-test/ordered');
+    for (const snapshotter of ['overlayfs', 'native'] as const) {
+      const sb = await pullSandbox(t, { snapshotter });
+      const pulled = await sb.s.images.pull(ref);
+      await withRootfs(t, sb.s, pulled.chainID, (root) => {
+        assert.equal(
+          readFileSync(join(root, 'f'), 'utf8'),
+          'layer 3\n',
+          `${snapshotter}: the last layer wins`,
+        );
+        for (const i of [1, 2, 3]) assert.equal(statSync(join(root, `big${i}`)).size, 200_000 * i);
+      });
+    }
+  });
 
   test('a second pull finds every layer present and downloads no blob', async (t) => {
     const fixtures = await getFixtures();

@@ -256,6 +256,51 @@ describe('registry client against docker-registry', {
       );
     });
 
+    test('a body that ends cleanly but short resumes with Range; short every time is Unavailable', async (t) => {
+      const r = await setup(t);
+      const p = await startFaultProxy(t, r.url);
+      // A 200 with a Content-Length of 5000 and those 5000 bytes: the response is whole as HTTP goes,
+      // the blob is not.
+      const short = {
+        kind: 'replace',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: layerBytes.subarray(0, 5000),
+      } as const;
+      p.rules.push({ method: 'GET', path: blobPathRe, fault: short, times: 1 });
+      const client = clientFor(t, p.host, r, { retry: { attempts: 3, baseDelayMs: 10 } });
+      assert.equal(sha256(await readAll(await client.fetchBlob(p.host, repo, layer))), layer.digest);
+      // (Each request may be sent twice: once more with credentials after a 401.)
+      assert.deepEqual(
+        [
+          ...new Set(
+            p.requests
+              .filter((q) => blobPathRe.test(q.url) && q.method === 'GET')
+              .map((q) => q.headers.range),
+          ),
+        ],
+        [undefined, 'bytes=5000-'],
+      );
+      // Every answer short: nothing that arrived was wrong, so this is retryable, not DataLoss.
+      p.rules.push({ method: 'GET', path: blobPathRe, fault: short });
+      const got: Buffer[] = [];
+      const stream = await client.fetchBlob(p.host, repo, layer);
+      stream.on('data', (c: Buffer) => got.push(c));
+      await assert.rejects(
+        new Promise((resolve, reject) => stream.on('end', resolve).on('error', reject)),
+        (err: unknown) => {
+          assert.ok(err instanceof UnavailableError, String(err));
+          assert.match(
+            err.message,
+            new RegExp(
+              `blob ${layer.digest} in ${p.host}/${repo}: .* sent only 5000 of ${layer.size} bytes \\(3 attempts\\)`,
+            ),
+          );
+          return true;
+        },
+      );
+      assert.deepEqual(Buffer.concat(got), layerBytes.subarray(0, 5000), 'the bytes that came are delivered');
+    });
+
     test('wrong bytes are DataLoss', async (t) => {
       const r = await setup(t);
       const p = await startFaultProxy(t, r.url);

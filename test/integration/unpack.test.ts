@@ -506,6 +506,65 @@ test('hostile layer refused: entries after the end-of-archive marker', { skip },
   unchanged();
 });
 
+test('device nodes and whiteouts made in batches keep the order of the entries', { skip }, async (t) => {
+  // Consecutive nodes and overlay whiteouts are made by one process before the next entry of
+  // another kind (layer-applier.ts): every later entry must still see them as made in place.
+  const target = tempDir(t, 'unpack');
+  await apply(
+    await tarOf([
+      { name: 'dev/', type: 'directory', mode: 0o755 },
+      { name: 'dev/zero', type: 'character-device', devmajor: 1, devminor: 5, mode: 0o600 },
+      // The same name again: the first node is made so that the second replaces it.
+      { name: 'dev/zero', type: 'character-device', devmajor: 1, devminor: 5, mode: 0o666, uid: 3 },
+      { name: 'gone/.wh.a', uid: 5, gid: 6 },
+      { name: 'gone/.wh.b' },
+      { name: 'box/n1', type: 'fifo' },
+      // A directory that holds a waiting node, replaced by a node: the fifo is made, then deleted.
+      { name: 'box', type: 'character-device', devmajor: 1, devminor: 3 },
+      // A hardlink to a node that was waiting: it exists by the time the link is made.
+      { name: 'dev/zero-link', type: 'link', linkname: 'dev/zero' },
+      { name: 'last', type: 'fifo', mode: 0o640 },
+    ]),
+    target,
+    { whiteouts: 'overlay' },
+  );
+  const st = (p: string) => lstatSync(join(target, p));
+  assert.ok(st('dev/zero').isCharacterDevice());
+  assert.equal(st('dev/zero').mode & 0o7777, 0o666);
+  assert.equal(st('dev/zero').uid, 3);
+  assert.equal(st('dev/zero-link').ino, st('dev/zero').ino);
+  for (const w of ['gone/a', 'gone/b']) {
+    assert.ok(st(w).isCharacterDevice(), w);
+    assert.equal(st(w).rdev, 0, w);
+  }
+  assert.deepEqual([st('gone/a').uid, st('gone/a').gid], [5, 6], 'a whiteout takes its entry’s owner');
+  assert.ok(st('box').isCharacterDevice());
+  assert.equal(st('box').rdev, (1 << 8) | 3);
+  assert.ok(st('last').isFIFO(), 'the nodes at the end of the layer are made too');
+  assert.equal(st('last').mode & 0o7777, 0o640);
+  assert.equal(st('last').mtimeMs, mtime.getTime());
+});
+
+test('a waiting node on the path of a later entry is refused as a parent, not replaced', {
+  skip,
+}, async (t) => {
+  for (const second of [
+    { name: 'n/x', type: 'fifo' } as const,
+    { name: 'n/.wh.x' } as const,
+    { name: 'n/x', content: 'x' } as const,
+  ]) {
+    const target = tempDir(t, 'unpack');
+    await assert.rejects(
+      apply(await tarOf([{ name: 'n', type: 'fifo' }, second]), target, { whiteouts: 'overlay' }),
+      (err: unknown) => {
+        assert.ok(err instanceof InvalidArgumentError, String(err));
+        assert.match(err.message, /"n" on its path is not a directory/);
+        return true;
+      },
+    );
+  }
+});
+
 test('device nodes are refused when the caller does not allow them', { skip }, async (t) => {
   const { target } = sandbox(t);
   const tar = await tarOf([{ name: 'dev/sda', type: 'block-device', devmajor: 8, devminor: 0 }]);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError } from '../../src/errdefs/index.ts';
+import { keepLeaseAlive } from '../../src/images/pull.ts';
 import { openMetadata } from '../../src/metadata/index.ts';
 import { tempDir } from '../harness/tmp.ts';
 
@@ -80,4 +81,71 @@ test('resources: add is idempotent, remove, holders, cascade on lease delete', (
     /lease resource type "volume": not one of content, snapshot, image/,
   );
   assert.throws(() => m.leases.addResource('b', { type: 'image', id: '' }), InvalidArgumentError);
+});
+
+test('renew moves the expiry (a lease that had expired is live again); unknown lease is NotFound', (t) => {
+  using m = open(t);
+  const now = Date.now();
+  m.leases.create({ id: 'pull-1', labels: { a: 'b' }, expires: new Date(now - 1000) });
+  assert.deepEqual(
+    m.leases.expired().map((x) => x.id),
+    ['pull-1'],
+  );
+  const renewed = m.leases.renew('pull-1', new Date(now + 3_600_000));
+  assert.equal(renewed.expires, new Date(now + 3_600_000).toISOString());
+  assert.deepEqual(renewed.labels, { a: 'b' });
+  assert.deepEqual(m.leases.get('pull-1'), renewed);
+  assert.deepEqual(m.leases.expired(), []);
+  assert.throws(() => m.leases.renew('pull-2', new Date(now)), {
+    name: 'NotFoundError',
+    message: 'lease "pull-2": not found',
+  });
+  assert.throws(() => m.leases.renew('pull-1', new Date(Number.NaN)), InvalidArgumentError);
+});
+
+test("a running pull's lease is renewed every third of its lifetime, so it never expires", (t) => {
+  using m = open(t);
+  t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: 1_000_000 });
+  const lifetime = 60 * 60 * 1000;
+  m.leases.create({ id: 'pull-1', expires: new Date(Date.now() + lifetime) });
+  const renewal = keepLeaseAlive(m.leases, 'pull-1', lifetime);
+  // Three hours of pulling: at no point has the lease expired, and its expiry keeps moving.
+  for (let step = 1; step <= 9; step++) {
+    t.mock.timers.tick(lifetime / 3);
+    assert.deepEqual(m.leases.expired(), [], `expired after ${step} thirds of the lifetime`);
+    assert.equal(
+      m.leases.get('pull-1').expires,
+      new Date(1_000_000 + (step * lifetime) / 3 + lifetime).toISOString(),
+    );
+  }
+  renewal.stop();
+  const last = m.leases.get('pull-1').expires;
+  t.mock.timers.tick(lifetime);
+  assert.equal(m.leases.get('pull-1').expires, last, 'no renewal after stop()');
+  assert.deepEqual(
+    m.leases.expired().map((x) => x.id),
+    ['pull-1'],
+  );
+});
+
+test('lease renewal: a failing renewal is tried again; a lease that is gone stops it', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const calls: string[] = [];
+  let answer: 'busy' | 'ok' | 'gone' = 'busy';
+  const leases = {
+    renew(id: string) {
+      calls.push(answer);
+      if (answer === 'busy') throw new Error('database is locked');
+      if (answer === 'gone') throw new NotFoundError(`lease "${id}": not found`);
+      return { id, labels: {}, created: '' };
+    },
+  };
+  keepLeaseAlive(leases, 'pull-1', 3000);
+  t.mock.timers.tick(1000);
+  answer = 'ok';
+  t.mock.timers.tick(1000);
+  answer = 'gone';
+  t.mock.timers.tick(1000);
+  t.mock.timers.tick(5000);
+  assert.deepEqual(calls, ['busy', 'ok', 'gone']);
 });

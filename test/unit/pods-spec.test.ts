@@ -131,7 +131,11 @@ test('containers can join ready pods only', () => {
 
 test('RunPodSandbox requests are checked field by field', () => {
   const ok: RunPodRequest = { metadata: meta };
-  assert.equal(checkRunRequest(ok, 'node1').hostname, 'web', 'the pod name when no hostname');
+  assert.equal(
+    checkRunRequest(ok, 'node1').hostname,
+    'node1',
+    "the node's name when no hostname (containerd, CRI-O)",
+  );
   assert.equal(
     checkRunRequest({ ...ok, hostname: 'x', namespaces: { network: 'node' } }, 'node1').hostname,
     'node1',

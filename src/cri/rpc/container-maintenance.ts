@@ -4,6 +4,8 @@
 // - Reopen: conmon's ctl fifo message 2 makes it rename a fresh log over the path, after the kubelet
 //   rotated the old one away (api.proto: "the runtime should create a new log file").
 
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { containerPaths } from '../../containers/index.ts';
 import { FailedPreconditionError } from '../../errdefs/index.ts';
@@ -34,6 +36,9 @@ export async function updateContainerResources(
   return {};
 }
 
+/** How long ReopenContainerLog waits for conmon's new log file. */
+const REOPEN_WAIT_MS = 2000;
+
 export async function reopenContainerLog(
   req: ReopenContainerLogRequest,
   deps: ContainerRpcDeps,
@@ -44,5 +49,8 @@ export async function reopenContainerLog(
     throw new FailedPreconditionError(`container ${c.name}: not running; its log cannot be reopened`);
   }
   await reopen(ctlFifoPath(containerPaths(deps.containers.deps.dirs, c.id).bundle));
+  // conmon renames the new file into place after reading the message; the kubelet checks for it
+  // as soon as the call returns (critest does too), so wait for it, briefly.
+  for (let waited = 0; !existsSync(c.logPath) && waited < REOPEN_WAIT_MS; waited += 20) await sleep(20);
   return {};
 }
