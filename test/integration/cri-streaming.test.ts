@@ -292,8 +292,15 @@ test('crictl exec, attach and port-forward through the streaming server', { skip
     assert.ok(url.startsWith(env.streaming.baseUrl));
     await assert.rejects(env.client.exec({ containerId: sleeper, cmd: [], stdout: true }), /cmd is empty/);
     await assert.rejects(
-      env.client.exec({ containerId: sleeper, cmd: ['sh'], tty: true, stdin: true, stdout: true }),
-      /tty\) is not supported yet/,
+      env.client.exec({
+        containerId: sleeper,
+        cmd: ['sh'],
+        tty: true,
+        stdin: true,
+        stdout: true,
+        stderr: true,
+      }),
+      /tty and stderr cannot both be true/,
     );
     await assert.rejects(env.client.exec({ containerId: 'nope', cmd: ['true'], stdout: true }), /not found/i);
     // The URL is for one connection: a second one gets 404.
@@ -399,6 +406,30 @@ test('crictl exec, attach and port-forward through the streaming server', { skip
       assert.match(r.stdout, /got-hello/, JSON.stringify(r));
       if (process.env.BERTH_TEST_DEBUG === '1') process.stderr.write(`tty attach: ${JSON.stringify(r)}\n`);
       assert.match(r.stdout, /^33 101\r?$/m, 'the terminal size crictl sent');
+    },
+  );
+
+  await t.test(
+    'exec -t -i: a pty of the client terminal size, keys in, the exit code',
+    { skip: which('script') === undefined ? 'needs script (util-linux) to give crictl a terminal' : false },
+    async () => {
+      const command = [
+        crictl!,
+        '--runtime-endpoint',
+        `unix://${env.sock}`,
+        'exec',
+        '-t',
+        '-i',
+        sleeper,
+        'sh',
+        '-c',
+        `'read line; busybox tty; stty size; echo got-$line; exit 4'`,
+      ].join(' ');
+      const r = await crictlScript(command, 'hello\r');
+      assert.match(r.stdout, /got-hello/, JSON.stringify(r));
+      assert.match(r.stdout, /^\/dev\/pts\/\d+\r?$/m);
+      assert.match(r.stdout, /^33 101\r?$/m, 'the terminal size crictl sent');
+      assert.match(r.stdout + r.stderr, /exit code 4/);
     },
   );
 

@@ -1,13 +1,13 @@
 // RuntimeService.Exec: validates the request, checks the container runs, and answers with a one-time
 // URL on the stream server (streaming/server.ts), where the client's SPDY connection runs the command.
-// Validation as the kubelet's streaming server does it (validateExecRequest). A terminal (tty) is not
-// served yet: it needs conmon's exec mode to hold the pty; until then it answers Unimplemented here,
-// before the client connects, rather than failing after the upgrade.
+// Validation as the kubelet's streaming server does it (validateExecRequest). A terminal (tty) is
+// served through conmon's exec mode (streaming/serve-exec-tty.ts). Bad requests fail here, before the
+// client connects, rather than after the upgrade.
 
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { ContainerService } from '../../containers/index.ts';
 import { mustBeRunning } from '../../containers/status.ts';
-import { InvalidArgumentError, NotFoundError, UnimplementedError } from '../../errdefs/index.ts';
+import { InvalidArgumentError, NotFoundError } from '../../errdefs/index.ts';
 import { isCriContainer } from '../container-view.ts';
 import type { ExecRequest, ExecResponseSchema } from '../gen/api_pb.js';
 import type { StreamUrls } from '../streaming/types.ts';
@@ -43,11 +43,6 @@ export async function exec(
   if (req.containerId === '') throw new InvalidArgumentError('Exec: container_id is required');
   if (req.cmd.length === 0) throw new InvalidArgumentError('Exec: cmd is empty');
   checkStdio('Exec', req);
-  if (req.tty) {
-    throw new UnimplementedError('Exec: a terminal (tty) is not supported yet', {
-      hint: 'run without -t (crictl exec -i), or use ExecSync',
-    });
-  }
   const c = await runningCriContainer(containers, req.containerId, 'exec');
   return {
     url: urls.urlFor({

@@ -19,6 +19,7 @@ import { serveCommand } from './command-session.ts';
 import { negotiateProtocol, REMOTE_COMMAND_PROTOCOLS, type StreamOptions } from './remote-command.ts';
 import { attachRunner } from './serve-attach.ts';
 import { execRunner } from './serve-exec.ts';
+import { ttyExecRunner } from './serve-exec-tty.ts';
 import { PORT_FORWARD_PROTOCOL, podNetns, servePortForward } from './serve-port-forward.ts';
 import { TokenCache, type TokenCacheOptions } from './token-cache.ts';
 import type { StreamingDeps, StreamingRequest, StreamUrls } from './types.ts';
@@ -208,7 +209,7 @@ async function upgrade(
         head,
         protocol,
         streams,
-        run: execRunner(deps.containers, cached),
+        run: cached.tty ? ttyExecRunner(deps.containers, cached, log) : execRunner(deps.containers, cached),
         log,
         what: `exec in ${cached.containerId}`,
       });
