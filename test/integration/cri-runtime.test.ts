@@ -39,7 +39,7 @@ interface Env {
   logDir: string;
   prefix: string;
   client: Client<typeof RuntimeService>;
-  restart(): Promise<void>;
+  restart(signal?: NodeJS.Signals, downMs?: number): Promise<void>;
 }
 
 async function start(t: TestContext): Promise<Env> {
@@ -107,12 +107,14 @@ async function start(t: TestContext): Promise<Env> {
     }
   };
   await launch();
-  /** SIGTERM, wait for the exit, start again on the same dirs (containers must live on). */
-  const restart = async () => {
+  /** Stop berthd (SIGTERM, or SIGKILL: a crash), start it again on the same dirs; containers live on. */
+  const restart = async (signal: NodeJS.Signals = 'SIGTERM', downMs = 0) => {
     const p = proc!;
-    p.kill('SIGTERM');
-    const code = await new Promise<number | null>((r) => p.once('exit', r));
-    assert.equal(code, 0, `berthd exit: ${stderr}`);
+    const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    p.kill(signal);
+    const code = await exited;
+    if (signal === 'SIGTERM') assert.equal(code, 0, `berthd exit: ${stderr}`);
+    await sleep(downMs);
     await launch();
   };
   client = createClient(
@@ -242,7 +244,9 @@ test('pods and containers through berthd: run, create, start, status, list, logs
   assert.deepEqual(mountsUnder(env.state), [], 'nothing mounted under the state dir');
 });
 
-test('a berthd restart keeps pods and containers: they run on and are listed again', { skip }, async (t) => {
+test('berthd restarts (SIGTERM, SIGKILL) keep pods and containers running; exits while down are reported', {
+  skip,
+}, async (t) => {
   const env = await start(t);
   const { client } = env;
   const config = podConfig(env, 'keep');
@@ -261,8 +265,25 @@ test('a berthd restart keeps pods and containers: they run on and are listed aga
   const pid = JSON.parse((await client.containerStatus({ containerId, verbose: true })).info.info ?? '{}')
     .pid as number;
   assert.ok(pid > 0);
+  const { containerId: brief } = await client.createContainer({
+    podSandboxId,
+    config: {
+      metadata: { name: 'brief', attempt: 0 },
+      image: { image: env.image },
+      command: ['sh', '-c', 'sleep 1; exit 7'],
+      logPath: 'brief.log',
+    },
+    sandboxConfig: config,
+  });
+  await client.startContainer({ containerId: brief });
   await env.restart();
   process.kill(pid, 0); // still alive: a shutdown leaves containers to conmon
+  // A crash (SIGKILL) while a container exits: its exit is found when berthd is back.
+  await env.restart('SIGKILL', 2000);
+  process.kill(pid, 0);
+  const exitedWhileDown = (await client.containerStatus({ containerId: brief })).status;
+  assert.equal(exitedWhileDown?.state, ContainerState.CONTAINER_EXITED);
+  assert.equal(exitedWhileDown?.exitCode, 7);
   const status = (await client.containerStatus({ containerId })).status;
   assert.equal(status?.state, ContainerState.CONTAINER_RUNNING);
   assert.equal(
