@@ -6,8 +6,9 @@
 // - mounts keep their propagation (PRIVATE → rprivate, HOST_TO_CONTAINER → rslave, BIDIRECTIONAL →
 //   rshared), as containerd's CRI plugin maps them;
 // - devices become device nodes plus device-cgroup rules with the given permissions;
-// - the container joins the pod's pinned net/ipc/uts namespaces (or the host's), gets the pod's
-//   /etc files, /dev/shm and cgroup parent, and logs to <pod log_directory>/<log_path>.
+// - the container joins the pod's pinned net/ipc/uts namespaces (or the host's) and, when it asks
+//   for PID POD, the pod's shared PID namespace (else its own or the host's); it gets the pod's /etc
+//   files, /dev/shm and cgroup parent, and logs to <pod log_directory>/<log_path>.
 
 import { createHash } from 'node:crypto';
 import { join, normalize } from 'node:path';
@@ -37,6 +38,8 @@ export interface PodView {
   netns?: string;
   ipcns?: string;
   utsns?: string;
+  /** The pod's shared PID namespace (its infra process's), when the pod asked for one. */
+  pidns?: string;
   cgroupParent?: string;
   logDirectory?: string;
   etcFiles: { hostname?: string; hosts?: string; resolvConf?: string };
@@ -172,9 +175,12 @@ export function createRequest(
     ...(ns?.pid === NamespaceMode.NODE ? [{ type: 'pid' as const }] : []),
   ];
   if (ns?.pid === NamespaceMode.POD) {
-    throw new InvalidArgumentError('a pod-wide PID namespace is not supported yet', {
-      hint: 'use the default (a PID namespace per container) or the host PID namespace',
-    });
+    if (pod.pidns === undefined) {
+      throw new InvalidArgumentError('namespace_options.pid POD: the pod has no shared PID namespace', {
+        hint: 'run the pod sandbox with namespace_options.pid POD too',
+      });
+    }
+    namespaces.push({ type: 'pid', path: pod.pidns });
   }
   const deviceList: Device[] = [];
   for (const d of config.devices) {

@@ -23,6 +23,7 @@ export async function podView(pods: PodService, id: string): Promise<PodView> {
     ...(pod.namespaces.net === undefined ? {} : { netns: pod.namespaces.net }),
     ...(pod.namespaces.ipc === undefined ? {} : { ipcns: pod.namespaces.ipc }),
     ...(pod.namespaces.uts === undefined ? {} : { utsns: pod.namespaces.uts }),
+    ...(pod.namespaces.pid === undefined ? {} : { pidns: pod.namespaces.pid }),
     ...(s.cgroupParent === undefined ? {} : { cgroupParent: s.cgroupParent }),
     ...(pod.request.logDirectory === undefined ? {} : { logDirectory: pod.request.logDirectory }),
     etcFiles: s.etcFiles,

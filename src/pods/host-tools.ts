@@ -15,7 +15,7 @@ export const HOST_TOOL_DEADLINE_MS = 10_000;
 const searchDirs = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 const found = new Map<string, string>();
 
-export function hostTool(name: 'unshare' | 'nsenter' | 'ip' | 'hostname'): string {
+export function hostTool(name: 'unshare' | 'nsenter' | 'ip' | 'hostname' | 'perl'): string {
   const cached = found.get(name);
   if (cached !== undefined) return cached;
   for (const dir of searchDirs) {

@@ -1,5 +1,5 @@
 // The pod sandbox service (layer 4): pods without a pause container (pinned net/ipc/uts namespaces,
-// CRI-O's drop_infra_ctr design) attached to the CNI network; see service.ts and the state machine in
+// CRI-O's drop_infra_ctr design; a tiny infra process only for a pod-wide PID namespace) attached to the CNI network; see service.ts and the state machine in
 // status.ts. Containers of a pod get its namespaces, /etc files, /dev/shm, sysctls and cgroup parent
 // through `podSpecOpts`.
 
@@ -12,6 +12,7 @@ export {
 } from './dns.ts';
 export { hostsFile, writePodEtcFiles } from './etc-files.ts';
 export { HOST_TOOL_DEADLINE_MS } from './host-tools.ts';
+export { infraAlive, startInfra, stopInfra } from './infra.ts';
 export { type PodDirs, type PodPaths, podPaths } from './layout.ts';
 export { isPinned, pinNamespaces, unpinNamespaces } from './namespaces.ts';
 export { POD_IFNAME, podAttachment, portMappings } from './network.ts';

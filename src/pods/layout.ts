@@ -16,6 +16,8 @@ export interface PodPaths {
   netns: string;
   ipcns: string;
   utsns: string;
+  /** The infra process's PID namespace, for pods sharing one (infra.ts). */
+  pidns: string;
   /** The pod's /dev/shm: a tmpfs mounted here, bind-mounted into each container. */
   shm: string;
   hostname: string;
@@ -32,6 +34,7 @@ export function podPaths(dirs: PodDirs, id: string): PodPaths {
     netns: join(nsDir, 'net'),
     ipcns: join(nsDir, 'ipc'),
     utsns: join(nsDir, 'uts'),
+    pidns: join(nsDir, 'pid'),
     shm: join(dir, 'shm'),
     hostname: join(dir, 'hostname'),
     hosts: join(dir, 'hosts'),

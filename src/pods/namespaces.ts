@@ -15,7 +15,8 @@ import { hostTool, runTool, type ToolOptions } from './host-tools.ts';
 import type { PodPaths } from './layout.ts';
 import type { PinnedNamespaces } from './types.ts';
 
-export type PinnableNamespace = keyof PinnedNamespaces;
+/** The kinds `unshare … true` pins; the PID namespace needs a live init instead (infra.ts). */
+export type PinnableNamespace = Exclude<keyof PinnedNamespaces, 'pid'>;
 
 /** util-linux's option for each namespace type. */
 const unshareFlag: Record<PinnableNamespace, string> = { net: '--net', ipc: '--ipc', uts: '--uts' };

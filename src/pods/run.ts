@@ -1,5 +1,6 @@
 // RunPodSandbox: the row first (status `creating`, reserving the name across berth processes), then
-// the pod dir and log dir, the pinned namespaces, the /dev/shm tmpfs, the CNI attachment (recorded
+// the pod dir and log dir, the pinned namespaces, the infra process and its pinned PID namespace
+// (only for a pod-wide PID namespace, infra.ts), the /dev/shm tmpfs, the CNI attachment (recorded
 // before ADD, since a DEL is owed even for a failed ADD), the /etc files; then status `ready`. Each
 // resource is recorded as soon as it exists. On any failure everything is undone (teardown.ts) and the
 // row removed, so a failed run leaves nothing behind; if the undo itself fails, the row stays
@@ -19,6 +20,7 @@ import {
 import { InternalError, NotFoundError } from '../errdefs/index.ts';
 import type { ProcessRunner } from '../runtime/index.ts';
 import { writePodEtcFiles } from './etc-files.ts';
+import { pinPidNamespace, startInfra } from './infra.ts';
 import { podPaths } from './layout.ts';
 import { type PinnableNamespace, pinNamespaces } from './namespaces.ts';
 import { podAttachment } from './network.ts';
@@ -76,6 +78,12 @@ export async function runPod(
     if (!checked.hostIpc) kinds.push('ipc');
     const namespaces = await pinNamespaces(paths, kinds, { ...tool, hostname: checked.hostname });
     p = records.save(p, 'creating', { namespaces });
+    if (checked.request.namespaces?.pid === 'pod') {
+      const infra = await startInfra(id);
+      p = records.save(p, 'creating', { infra });
+      const pid = await pinPidNamespace(paths, infra, opts.signal);
+      p = records.save(p, 'creating', { namespaces: { ...namespaces, pid } });
+    }
     if (!checked.hostIpc) {
       await mountShm(paths.shm, checked.shmSize, opts.signal);
       p = records.save(p, 'creating', { shm: paths.shm });

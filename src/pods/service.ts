@@ -1,8 +1,8 @@
 // The pod sandbox service (layer 4): run, stop, remove, get, list over the state machine of status.ts.
 // There is no daemon: the truth is the metadata row plus the mounts and CNI state it names, and
 // whichever berth process looks first brings the row up to date (`refresh`): a creation whose creator
-// died is undone, a ready pod whose namespace files are gone (a reboot emptied the state dir) is torn
-// down to `notready`, its DEL run so the IP reservation is released. Containers join a ready pod
+// died is undone, a ready pod whose namespace files are gone (a reboot emptied the state dir) or
+// whose infra process died is torn down to `notready`, its DEL run so the IP reservation is released. Containers join a ready pod
 // through `specOpts`.
 
 import { hostname as osHostname } from 'node:os';
@@ -12,6 +12,7 @@ import type { Metadata } from '../metadata/index.ts';
 import { isAlive } from '../shim/index.ts';
 import type { SpecOpt } from '../spec/index.ts';
 import { exclusive } from './claim.ts';
+import { infraAlive } from './infra.ts';
 import { type PodDirs, type PodPaths, podPaths } from './layout.ts';
 import { isPinned } from './namespaces.ts';
 import { PodRecords } from './records.ts';
@@ -135,10 +136,10 @@ export class PodService {
       });
       return done ?? undefined;
     }
-    if (p.status === 'ready' && !pinnedStill(p)) {
+    if (p.status === 'ready' && !(await pinnedStill(p))) {
       // A DEL with a vanished namespace file goes with an empty CNI_NETNS (cni/client.ts).
       const now = await exclusive(this.records, p.id, { wait: false, ...opts }, async (q) => {
-        if (q.status !== 'ready' || pinnedStill(q))
+        if (q.status !== 'ready' || (await pinnedStill(q)))
           return this.records.save(q, q.status, { claim: undefined });
         await teardownPod(this.deps, q, opts);
         return this.records.save(q, 'notready', released);
@@ -150,16 +151,23 @@ export class PodService {
 }
 
 /** The record changes once a teardown has released everything (the claim included). */
-const released = { network: undefined, namespaces: {}, shm: undefined, claim: undefined };
+const released = { network: undefined, namespaces: {}, infra: undefined, shm: undefined, claim: undefined };
 
 function holdsResources(p: Pod): boolean {
-  return p.network !== undefined || p.shm !== undefined || Object.keys(p.namespaces).length > 0;
+  return (
+    p.network !== undefined ||
+    p.shm !== undefined ||
+    p.infra !== undefined ||
+    Object.keys(p.namespaces).length > 0
+  );
 }
 
 function creatorAlive(p: Pod): boolean {
   return p.creator !== undefined && isAlive(p.creator);
 }
 
-function pinnedStill(p: Pod): boolean {
-  return Object.values(p.namespaces).every((f) => f === undefined || isPinned(f));
+/** The namespace files still mounted, and the infra process (if any) still the one recorded. */
+async function pinnedStill(p: Pod): Promise<boolean> {
+  if (!Object.values(p.namespaces).every((f) => f === undefined || isPinned(f))) return false;
+  return p.infra === undefined || (await infraAlive(p.infra));
 }

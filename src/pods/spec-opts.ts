@@ -2,7 +2,7 @@
 // own (containerd internal/cri/server/container_create_linux.go does the same for its sandboxes):
 // - the pod's network, IPC and UTS namespaces joined by path (config-linux.md "Namespaces": a `path`
 //   means join, not create), or the host's when the pod uses them (the entry removed);
-// - PID per container unless the pod uses the host's;
+// - PID per container unless the pod uses the host's, or joins the infra process's (a pod-wide one);
 // - /etc/hostname, /etc/hosts, /etc/resolv.conf bound from the pod dir, and /dev/shm from the pod's
 //   tmpfs (or the host's /dev/shm with the host's IPC namespace, as Docker's `--ipc host` does);
 // - the host name (runc sets it inside the joined UTS namespace; the same name, so a no-op), none
@@ -70,7 +70,11 @@ export function podContainerSettings(pod: Pod, dirs: PodDirs): PodContainerSetti
     join('network', pod.namespaces.net),
     join('ipc', pod.namespaces.ipc),
     join('uts', pod.namespaces.uts),
-    ...(pod.request.namespaces?.pid === 'node' ? [{ type: 'pid' as const }] : []),
+    ...(pod.namespaces.pid !== undefined
+      ? [join('pid', pod.namespaces.pid)]
+      : pod.request.namespaces?.pid === 'node'
+        ? [{ type: 'pid' as const }]
+        : []),
   ];
   const sysctls = pod.request.sysctls ?? {};
   return {

@@ -32,8 +32,8 @@ export interface PodPortMapping {
 
 /**
  * CRI NamespaceOption, with NODE as `node`. Network and IPC are per pod (`pod`, pinned files) or the
- * host's; PID is per container (`container`) or the host's; a pod-wide PID namespace needs an infra
- * process (issue 5) and is not built yet.
+ * host's; PID is per container (`container`), the host's, or per pod (`pod`: held by an infra
+ * process, infra.ts).
  */
 export interface NamespaceOptions {
   network?: 'pod' | 'node';
@@ -68,6 +68,14 @@ export interface PinnedNamespaces {
   net?: string;
   ipc?: string;
   uts?: string;
+  /** The infra process's PID namespace (pods with `namespaces.pid: 'pod'` only). */
+  pid?: string;
+}
+
+/** The PID 1 of a pod's shared PID namespace; the start time (/proc/<pid>/stat) guards pid reuse. */
+export interface InfraProcess {
+  pid: number;
+  startTime: string;
 }
 
 /** Version of the record's shape; a newer berth migrates older records when it reads them. */
@@ -85,6 +93,8 @@ export interface PodRecord {
   creator?: number;
   /** Pinned namespace files, recorded as soon as they exist so a crash leaves them findable. */
   namespaces: PinnedNamespaces;
+  /** The infra process, recorded as soon as it runs; only for a pod-wide PID namespace. */
+  infra?: InfraProcess;
   /** The pod's /dev/shm tmpfs mount point, while mounted. */
   shm?: string;
   /**

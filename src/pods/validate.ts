@@ -3,7 +3,7 @@
 // parent, sysctls, namespace modes, shm size. The result is the request in the form the record keeps.
 
 import { checkCgroupsPath } from '../cgroups/index.ts';
-import { InvalidArgumentError, UnimplementedError } from '../errdefs/index.ts';
+import { InvalidArgumentError } from '../errdefs/index.ts';
 import { withHostname } from '../spec/index.ts';
 import { checkDnsConfig, isEmptyDns } from './dns.ts';
 import { portMappings } from './network.ts';
@@ -46,15 +46,10 @@ export interface CheckedRequest {
 export function checkRunRequest(req: RunPodRequest, hostHostname: string): CheckedRequest {
   const metadata = checkMetadata(req.metadata);
   const ns = req.namespaces ?? {};
-  if (ns.pid === 'pod') {
-    throw new UnimplementedError(
-      'pod namespaces.pid "pod": a shared PID namespace needs an infra process, not built yet',
-    );
-  }
   for (const [field, v, allowed] of [
     ['network', ns.network, ['pod', 'node']],
     ['ipc', ns.ipc, ['pod', 'node']],
-    ['pid', ns.pid, ['container', 'node']],
+    ['pid', ns.pid, ['container', 'pod', 'node']],
   ] as const) {
     if (v !== undefined && !(allowed as readonly string[]).includes(v)) {
       throw new InvalidArgumentError(

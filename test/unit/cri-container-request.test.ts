@@ -83,7 +83,7 @@ test('command, args, env, user, mounts and log path follow api.proto', () => {
   assert.equal(req.pod?.annotations?.['io.kubernetes.cri.sandbox-id'], pod.id);
 });
 
-test('host network pods share the host namespace; a pod-wide PID namespace is refused', () => {
+test('host network pods share the host namespace; PID POD needs the pod to have one', () => {
   const host: PodView = { ...pod, netns: undefined as never, ipcns: undefined as never };
   delete (host as Partial<PodView>).netns;
   delete (host as Partial<PodView>).ipcns;
@@ -96,6 +96,18 @@ test('host network pods share the host namespace; a pod-wide PID namespace is re
     linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.POD } } },
   });
   assert.throws(() => createRequest(podPid, pod, 'x', noDevice), { code: 'InvalidArgument' });
+  const shared = createRequest(podPid, { ...pod, pidns: '/run/berth/pods/p/ns/pid' }, 'x', noDevice);
+  assert.deepEqual(shared.pod?.namespaces?.at(-1), { type: 'pid', path: '/run/berth/pods/p/ns/pid' });
+  const own = create(ContainerConfigSchema, {
+    ...base,
+    linux: { securityContext: { namespaceOptions: { pid: NamespaceMode.CONTAINER } } },
+  });
+  const alone = createRequest(own, { ...pod, pidns: '/run/berth/pods/p/ns/pid' }, 'x', noDevice);
+  assert.equal(
+    alone.pod?.namespaces?.some((n) => n.type === 'pid'),
+    false,
+    'its own PID namespace (the default spec makes one)',
+  );
   assert.throws(() => createRequest(create(ContainerConfigSchema, {}), pod, 'x', noDevice), /metadata\.name/);
 });
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PodSettings } from '../../src/containers/index.ts';
-import { InvalidArgumentError, UnimplementedError } from '../../src/errdefs/index.ts';
+import { InvalidArgumentError } from '../../src/errdefs/index.ts';
 import { openMetadata } from '../../src/metadata/index.ts';
 import {
   checkDnsConfig,
@@ -125,6 +125,27 @@ test("the same as plain data fits the container service's PodSettings", () => {
   assert.equal(host.cgroupParent, undefined);
 });
 
+test('a pod-wide PID namespace: containers join the infra process pinned file', async () => {
+  const base = fakePod({ namespaces: { pid: 'pod' } });
+  const pod: Pod = {
+    ...base,
+    namespaces: { ...base.namespaces, pid: `${dir}/ns/pid` },
+    infra: { pid: 4242, startTime: '123' },
+  };
+  assert.deepEqual(podContainerSettings(pod, dirs).namespaces, [
+    { type: 'network', path: `${dir}/ns/net` },
+    { type: 'ipc', path: `${dir}/ns/ipc` },
+    { type: 'uts', path: `${dir}/ns/uts` },
+    { type: 'pid', path: `${dir}/ns/pid` },
+  ]);
+  const spec = await specFor(pod);
+  assert.deepEqual(
+    spec.linux?.namespaces?.find((n) => n.type === 'pid'),
+    { type: 'pid', path: `${dir}/ns/pid` },
+  );
+  assert.equal(podPaths(dirs, pod.id).pidns, `${dir}/ns/pid`);
+});
+
 test('containers can join ready pods only', () => {
   assert.throws(() => podSpecOpts(fakePod({}, 'notready'), dirs), { code: 'FailedPrecondition' });
 });
@@ -162,7 +183,8 @@ test('RunPodSandbox requests are checked field by field', () => {
   bad({ sysctls: { 'net.core.somaxconn': '1' }, namespaces: { network: 'node' } }, /host's network/);
   bad({ namespaces: { ipc: 'container' as 'pod' } }, /namespaces.ipc/);
   bad({ shmSizeBytes: 10 }, /shm size/);
-  assert.throws(() => checkRunRequest({ ...ok, namespaces: { pid: 'pod' } }, 'n'), UnimplementedError);
+  bad({ namespaces: { pid: 'shared' as 'pod' } }, /namespaces.pid/);
+  assert.equal(checkRunRequest({ ...ok, namespaces: { pid: 'pod' } }, 'n').request.namespaces?.pid, 'pod');
 });
 
 test('resolv.conf from a DNSConfig, or the host file without loopback servers', () => {
