@@ -86,3 +86,4 @@ export function openMetadata(root: string): Metadata {
     [Symbol.dispose]: close,
   };
 }
+export { recordOf, TypedRecords, typedRecord, type VersionedRecord, type WithRow } from './typed-records.ts';
