@@ -186,15 +186,17 @@ for (const runtime of ['runc', 'crun'] as const) {
       const h = await testContainers(t, { runtime });
       const hog = 'a=xxxxxxxxxxxxxxxx; while true; do a="$a$a"; done';
       const oom = h.cli(['run', '--name', 'hog', '--memory', '16m', h.image, 'sh', '-c', hog]);
-      assert.equal(oom.status, 137);
+      assert.equal(oom.status, 137, JSON.stringify(oom));
       const c = await h.containers.get('hog');
       assert.equal(c.oomKilled, true);
       const json = JSON.parse(h.cli(['ps', '-a', '--format', 'json']).stdout) as { OOMKilled: boolean }[];
       assert.equal(json[0]?.OOMKilled, true);
-      const forks = 'for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait';
+      // Each sleep outlives the loop even on a loaded machine, so all eight are alive at once.
+      const forks = 'for i in 1 2 3 4 5 6 7 8; do sleep 3 & done; wait';
       const pids = h.cli(['run', '--rm', '--pids-limit', '5', h.image, 'sh', '-c', forks]);
-      assert.match(pids.stderr, /can't fork/);
-      assert.equal(h.cli(['run', '--rm', '--pids-limit', '20', h.image, 'sh', '-c', forks]).stderr, '');
+      assert.match(pids.stderr, /can't fork/, JSON.stringify(pids));
+      const roomy = h.cli(['run', '--rm', '--pids-limit', '20', h.image, 'sh', '-c', forks]);
+      assert.equal(roomy.stderr, '', JSON.stringify(roomy));
     });
 
     test('--cpus sets the CFS quota; SIGINT to a foreground berth reaches the container', async (t) => {
