@@ -9,7 +9,7 @@
 // error stream: v4 and v5 (which over SPDY is v4) a JSON metav1.Status carrying the exit code, older
 // versions the message text of a failure and nothing on success.
 
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { DeadlineExceededError } from '../../errdefs/index.ts';
 import type { SpdyStream } from './spdy-session.ts';
 
@@ -53,12 +53,13 @@ export interface StreamOptions {
   tty: boolean;
 }
 
+/** One duplex per channel: a SPDY stream each, or a WebSocket's channels (ws-session.ts). */
 export interface CommandStreams {
-  error: SpdyStream;
-  stdin?: SpdyStream;
-  stdout?: SpdyStream;
-  stderr?: SpdyStream;
-  resize?: SpdyStream;
+  error: Duplex;
+  stdin?: Duplex;
+  stdout?: Duplex;
+  stderr?: Duplex;
+  resize?: Duplex;
 }
 
 type StreamType = keyof CommandStreams;

@@ -6,10 +6,14 @@
 //     token consumed ─▶ protocol negotiated ─▶ 101 Switching Protocols ─▶ SPDY session on the socket
 //     ─▶ serve-exec / serve-attach (remote command streams) | serve-port-forward (data/error pairs)
 //
+//   client ─HTTP GET /exec|attach/<token>, Upgrade: websocket, Sec-WebSocket-Protocol─▶
+//     token consumed ─▶ subprotocol negotiated ─▶ ws-session (channels over WebSocket) ─▶ the same runners
+//
 // Plain HTTP on 127.0.0.1 and an ephemeral port by default (`cri.stream_address`, `cri.stream_port`),
-// as the kubelet reaches it from the same node. Only SPDY/3.1 is spoken: crictl and critest 1.29 use
-// nothing else, and the kubelet talks SPDY to the runtime (the API server translates WebSocket
-// clients). A WebSocket upgrade is answered 400.
+// as the kubelet reaches it from the same node. Exec and attach are served over SPDY/3.1 (crictl and
+// critest 1.29) and over WebSocket (v5/v4 channel.k8s.io and their base64 forms, as newer clients
+// use), on the same URL as the kubelet's streaming library does; port-forward over SPDY only (a
+// WebSocket port-forward upgrade is answered 400).
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -23,6 +27,7 @@ import { ttyExecRunner } from './serve-exec-tty.ts';
 import { PORT_FORWARD_PROTOCOL, podNetns, servePortForward } from './serve-port-forward.ts';
 import { TokenCache, type TokenCacheOptions } from './token-cache.ts';
 import type { StreamingDeps, StreamingRequest, StreamUrls } from './types.ts';
+import { negotiateWebSocketProtocol, serveWebSocketCommand, WEBSOCKET_PROTOCOLS } from './ws-session.ts';
 
 export const DEFAULT_STREAM_ADDRESS = '127.0.0.1';
 
@@ -142,12 +147,16 @@ async function upgrade(
     return;
   }
   const upgradeHeader = String(req.headers.upgrade ?? '').toLowerCase();
+  if (upgradeHeader.includes('websocket')) {
+    await upgradeWebSocket(req, socket, head, cached, deps, log);
+    return;
+  }
   if (!upgradeHeader.includes(UPGRADE.toLowerCase())) {
     httpError(
       socket,
       400,
       'Bad Request',
-      `unable to upgrade: ${upgradeHeader.includes('websocket') ? 'WebSocket is not supported, use' : 'missing upgrade headers in request: expected'} ${UPGRADE}`,
+      `unable to upgrade: missing upgrade headers in request: expected ${UPGRADE} or websocket`,
     );
     return;
   }
@@ -227,4 +236,49 @@ async function upgrade(
       });
       return;
   }
+}
+
+/** A WebSocket upgrade (exec and attach; ws-session.ts), its token already consumed. */
+async function upgradeWebSocket(
+  req: IncomingMessage,
+  socket: Socket,
+  head: Buffer,
+  cached: StreamingRequest,
+  deps: StreamingDeps,
+  log: (line: string) => void,
+): Promise<void> {
+  if (cached.kind === 'portforward') {
+    httpError(
+      socket,
+      400,
+      'Bad Request',
+      `unable to upgrade: port-forward over WebSocket is not supported, use ${UPGRADE}`,
+    );
+    return;
+  }
+  const offered = req.headers['sec-websocket-protocol'];
+  const protocol = negotiateWebSocketProtocol(offered);
+  if (protocol === undefined) {
+    httpError(
+      socket,
+      400,
+      'Bad Request',
+      `unable to upgrade: unable to negotiate protocol: client supports [${[offered ?? []].flat().join(', ')}], server accepts [${WEBSOCKET_PROTOCOLS.join(', ')}]`,
+    );
+    return;
+  }
+  const common = { req, socket, head, protocol, streams: cached, log };
+  if (cached.kind === 'exec') {
+    await serveWebSocketCommand({
+      ...common,
+      run: cached.tty ? ttyExecRunner(deps.containers, cached, log) : execRunner(deps.containers, cached),
+      what: `exec in ${cached.containerId}`,
+    });
+    return;
+  }
+  await serveWebSocketCommand({
+    ...common,
+    run: attachRunner(deps.containers, cached, log),
+    what: `attach to ${cached.containerId}`,
+  });
 }
