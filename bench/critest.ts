@@ -9,6 +9,8 @@
 //   node_modules/.bin/node bench/critest.ts --focus 'Security Context' --skip 'HostIpc'
 //   node_modules/.bin/node bench/critest.ts --berth-checkout DIR     the berthd of another checkout
 //   node_modules/.bin/node bench/critest.ts --runtime-handler crun   a runtime handler (RuntimeClass)
+//   node_modules/.bin/node bench/critest.ts --berth-runtime crun     berthd's `runtime.default`
+//   node_modules/.bin/node bench/critest.ts --parallel 2             critest -parallel 2 (ginkgo CLI)
 //   node_modules/.bin/node bench/critest.ts --render OUTDIR          the tables again from a run's reports
 //
 // What it sets up (all on temp dirs and removed at the end, also on failure or Ctrl-C):
@@ -31,7 +33,11 @@
 // - critest: `--runtime-endpoint/--image-endpoint unix://SOCK --ginkgo.v --ginkgo.json-report`,
 //   serial (`-parallel 1` must not be passed: Ginkgo rejects an explicit -parallel in a serial run
 //   and no spec runs), each RPC limited by --rpc-timeout, the suite by --suite-timeout; TMPDIR is a
-//   temp dir of ours (critest's host paths and log dirs go there).
+//   temp dir of ours (critest's host paths and log dirs go there). With --parallel N (N > 1) it
+//   passes `-parallel=N`: critest then re-runs itself through `ginkgo --nodes=N`, the Ginkgo CLI
+//   looked up in PATH (critest's own directory first; build it from cri-tools' vendor/ with
+//   `go build -mod=vendor -o DIR/ginkgo ./vendor/github.com/onsi/ginkgo/v2/ginkgo`), which merges the
+//   processes' JSON reports. --berth-runtime writes berthd's `[runtime] default` (runc or crun).
 // Afterwards: pods and containers removed through crictl while the daemon still runs, the daemon
 // stopped, every process still naming the run's directories killed by pid (children first), mounts
 // below them (rootfs, shm, netns pins) detached, the bridge and its veths deleted.
@@ -54,7 +60,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { crictl as crictlFound, critest as critestFound } from '../test/harness/berthd.ts';
@@ -90,6 +96,8 @@ const { values: args } = parseArgs({
     'rpc-timeout': { type: 'string', default: '60' },
     'suite-timeout': { type: 'string', default: '20' },
     'runtime-handler': { type: 'string' },
+    'berth-runtime': { type: 'string' },
+    parallel: { type: 'string' },
     render: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -98,6 +106,7 @@ if (args.help) {
   process.stdout.write(
     'usage: node bench/critest.ts [--runtimes berthd,containerd] [--berth-checkout DIR] [--focus RE]… ' +
       '[--skip RE]… [--out DIR] [--rpc-timeout S] [--suite-timeout MIN] [--runtime-handler NAME]\n' +
+      '       [--berth-runtime runc|crun] [--parallel N]\n' +
       '       node bench/critest.ts --render OUTDIR   (the tables again, from the reports of an earlier run)\n',
   );
   process.exit(0);
@@ -107,6 +116,17 @@ for (const r of selected) if (!runtimeKeys.includes(r)) throw new Error(`--runti
 const rpcTimeoutS = Number(args['rpc-timeout']);
 const suiteTimeoutMin = Number(args['suite-timeout']);
 if (!(rpcTimeoutS > 0 && suiteTimeoutMin > 0)) throw new Error('--rpc-timeout and --suite-timeout: > 0');
+/** berthd's `runtime.default` (its config's default is runc); unset: not written, berthd's default. */
+const berthRuntime = args['berth-runtime'];
+if (berthRuntime !== undefined && !['runc', 'crun'].includes(berthRuntime)) {
+  throw new Error('--berth-runtime: runc or crun');
+}
+/**
+ * critest's `-parallel N` (N Ginkgo processes, through the `ginkgo` CLI found in PATH); unset or 1:
+ * serial, with no -parallel flag at all (an explicit `-parallel 1` makes Ginkgo run no spec).
+ */
+const parallel = args.parallel === undefined ? 1 : Number(args.parallel);
+if (!(Number.isInteger(parallel) && parallel >= 1)) throw new Error('--parallel: an integer >= 1');
 const berthd = join(resolve(args['berth-checkout']), 'bin/berthd');
 /** Always skipped: its manifest digest cannot be rebuilt (see bench/critest-images.ts). */
 const digestSpec = 'public image with digest';
@@ -306,7 +326,8 @@ async function startBerthd(dir: string, net: TestNet, certsDir: string, stage: S
   writeFileSync(
     config,
     `root = ${q(root)}\nstate = ${q(state)}\n\n[registry]\nconfig_path = ${q(certsDir)}\n\n` +
-      `[cri]\nlisten = ${q(sock)}\ncni_conf_dir = ${q(net.confDir)}\ncni_bin_dirs = ["/usr/lib/cni"]\n`,
+      `[cri]\nlisten = ${q(sock)}\ncni_conf_dir = ${q(net.confDir)}\ncni_bin_dirs = ["/usr/lib/cni"]\n` +
+      (berthRuntime === undefined ? '' : `\n[runtime]\ndefault = ${q(berthRuntime)}\n`),
   );
   const logPath = join(outDir, 'berthd.daemon.log');
   const child = spawnDaemon(berthd, ['--config', config], logPath);
@@ -505,6 +526,7 @@ async function runCritest(runtime: RuntimeKey, d: Daemon, dir: string, stage: St
     ...args.focus.map((f) => `--ginkgo.focus=${f}`),
   ];
   if (args['runtime-handler'] !== undefined) argv.push(`--runtime-handler=${args['runtime-handler']}`);
+  if (parallel > 1) argv.push(`-parallel=${parallel}`);
   log(`${runtime}: critest ${argv.join(' ')}`);
   const fd = openSync(logPath, 'w');
   const started = performance.now();
@@ -512,7 +534,12 @@ async function runCritest(runtime: RuntimeKey, d: Daemon, dir: string, stage: St
     cwd: tmp,
     stdio: ['ignore', fd, fd],
     detached: true,
-    env: { ...process.env, TMPDIR: tmp },
+    // With -parallel, critest runs `ginkgo --nodes=N` from PATH; one built beside critest comes first.
+    env: {
+      ...process.env,
+      TMPDIR: tmp,
+      PATH: `${dirname(critestFound as string)}${delimiter}${process.env.PATH}`,
+    },
   });
   closeSync(fd);
   stage.push('stop critest', () => stopChild(child, 5_000));
@@ -698,6 +725,13 @@ try {
   }
   const tools = ['docker-registry', 'skopeo', 'runc', 'conmon', 'ip', 'iptables', 'ipcmk', 'cc', 'dpkg-deb'];
   if (selected.includes('containerd')) tools.push('containerd');
+  if (berthRuntime === 'crun' || args['runtime-handler'] === 'crun') tools.push('crun');
+  if (parallel > 1 && !existsSync(join(dirname(critestFound), 'ginkgo')) && which('ginkgo') === undefined) {
+    throw new Error(
+      `--parallel needs the ginkgo CLI in PATH or next to critest: in cri-tools v1.29, ` +
+        `go build -mod=vendor -o ${dirname(critestFound)}/ginkgo ./vendor/github.com/onsi/ginkgo/v2/ginkgo`,
+    );
+  }
   const missing = tools.filter((t) => which(t) === undefined);
   if (missing.length > 0) throw new Error(`missing: ${missing.join(', ')} (apt-get install them)`);
   if (selected.includes('berthd') && !existsSync(berthd)) throw new Error(`no berthd at ${berthd}`);
