@@ -1,4 +1,5 @@
-// Benchmark: `berth pull` against containerd (`ctr images pull`), podman and the machine's floor (curl |
+// Benchmark: `berth pull` against containerd (`ctr images pull`, and `crictl pull` through its CRI plugin
+// when crictl is built), podman and the machine's floor (curl |
 // sha256sum | pigz -dc | tar -x, every layer at once), from a local registry, for three images (see
 // bench/pull-images.ts). Every contender writes its store to a fresh directory per run on one journaled
 // ext4 loop filesystem made here (the root fs has no journal, which makes creates after a big delete
@@ -38,6 +39,7 @@ import {
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { crictl, crictlSkip } from '../test/harness/berthd.ts';
 import { startRegistry } from '../test/harness/registry.ts';
 import { skopeoCopy } from '../test/harness/skopeo.ts';
 import { summarizeProfiles } from './cpuprofile.ts';
@@ -59,15 +61,22 @@ const loopSize = '6G';
 const runDeadlineMs = 180_000;
 const daemonStartDeadlineMs = 20_000;
 
-type ContenderName = 'berth' | 'baseline' | 'containerd' | 'podman' | 'floor';
-const contenderNames: readonly ContenderName[] = ['berth', 'baseline', 'containerd', 'podman', 'floor'];
+type ContenderName = 'berth' | 'baseline' | 'containerd' | 'containerd-cri' | 'podman' | 'floor';
+const contenderNames: readonly ContenderName[] = [
+  'berth',
+  'baseline',
+  'containerd',
+  'containerd-cri',
+  'podman',
+  'floor',
+];
 
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1' },
     images: { type: 'string', default: benchImageNames.join(',') },
-    contenders: { type: 'string', default: 'berth,containerd,podman,floor' },
+    contenders: { type: 'string', default: 'berth,containerd,containerd-cri,podman,floor' },
     // Another berth checkout (a copy of an earlier commit, say) run as contender 'baseline', in the
     // same rounds as this one: before/after figures from one run, with the machine's drift shared.
     baseline: { type: 'string' },
@@ -83,6 +92,10 @@ const contenders = args.contenders.split(',') as ContenderName[];
 for (const i of images) if (!benchImageNames.includes(i)) throw new Error(`--images: unknown image ${i}`);
 for (const c of contenders) if (!contenderNames.includes(c)) throw new Error(`--contenders: unknown ${c}`);
 if (args.baseline !== undefined && !contenders.includes('baseline')) contenders.splice(1, 0, 'baseline');
+if (contenders.includes('containerd-cri') && crictl === undefined) {
+  log(`skipping containerd-cri: ${crictlSkip}`);
+  contenders.splice(contenders.indexOf('containerd-cri'), 1);
+}
 if (contenders.includes('baseline') && args.baseline === undefined) {
   throw new Error('contender baseline needs --baseline <another berth checkout>');
 }
@@ -358,13 +371,15 @@ function berthContender(name: 'berth' | 'baseline', checkout: string): Contender
 
 const berth = berthContender('berth', repoRoot);
 
-/** containerd's config: its own root (loop fs), state and sockets; no CRI (ctr does not need it). */
-function containerdConfig(dir: string, state: string): string {
+/**
+ * containerd's config: its own root (loop fs), state and sockets; no CRI (ctr does not need it), or,
+ * for containerd-cri, `cri`'s CRI plugin section instead.
+ */
+function containerdConfig(dir: string, state: string, cri?: string): string {
   return `version = 2
 root = ${JSON.stringify(join(dir, 'root'))}
 state = ${JSON.stringify(state)}
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
+${cri === undefined ? 'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n' : ''}[grpc]
   address = ${JSON.stringify(join(state, 'containerd.sock'))}
 [ttrpc]
   address = ${JSON.stringify(join(state, 'containerd.sock.ttrpc'))}
@@ -373,6 +388,28 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   level = "warn"
 [metrics]
   address = ""
+${cri ?? ''}`;
+}
+
+/**
+ * The CRI plugin's section for containerd-cri. Its root and state default to io.containerd.grpc.v1.cri
+ * under containerd's (so on the loop fs, and in the scratch dir); pulls use overlayfs like ctr's; a
+ * certs.d marks the bench's registry as plain HTTP; CNI points at an empty dir (no pods here) and the
+ * stream server at a free port, so nothing is shared with another containerd on the machine.
+ */
+function criSection(certsDir: string, cniDir: string): string {
+  const cri = 'plugins."io.containerd.grpc.v1.cri"';
+  const q = JSON.stringify;
+  return `[${cri}]
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [${cri}.cni]
+    bin_dir = ${q(cniDir)}
+    conf_dir = ${q(cniDir)}
+  [${cri}.containerd]
+    snapshotter = "overlayfs"
+  [${cri}.registry]
+    config_path = ${q(certsDir)}
 `;
 }
 
@@ -388,57 +425,99 @@ function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(m?.[1] ?? Number.NaN);
 }
 
-const containerd: Contender = {
-  name: 'containerd',
-  async run(target, dir, scratch) {
-    // A fresh daemon per run on a fresh root: nothing cached between runs. Its state (sockets) lives
-    // in the scratch dir, whose path is short enough for a unix socket.
-    const state = join(scratch, 'ctd');
-    mkdirSync(state, { recursive: true });
-    const config = join(scratch, 'containerd.toml');
-    writeFileSync(config, containerdConfig(dir, state));
-    const sock = join(state, 'containerd.sock');
-    const logFd = openSync(join(scratch, 'containerd.log'), 'w');
-    const daemon = spawn('containerd', ['--config', config], { stdio: ['ignore', logFd, logFd] });
-    closeSync(logFd);
-    live.add(daemon);
-    try {
-      const deadline = Date.now() + daemonStartDeadlineMs;
-      for (;;) {
-        if (daemon.exitCode !== null) throw new Error(`containerd exited ${daemon.exitCode}`);
-        try {
-          sh('ctr', ['-a', sock, 'version']);
-          break;
-        } catch (err) {
-          if (Date.now() > deadline) throw new Error(`containerd did not start`, { cause: err });
-          await sleep(50);
-        }
-      }
-      const pid = daemon.pid as number;
-      // clear_refs 5 resets VmHWM to the current RSS (proc(5)): VmHWM after the pull is its peak.
-      writeFileSync(`/proc/${pid}/clear_refs`, '5');
-      const daemonCpu = cpuSecondsOf(pid);
-      const sample = await timed(
-        ['ctr', '-a', sock, '-n', 'bench', 'images', 'pull', '--plain-http', target.ref],
-        join(scratch, 'ctr.log'),
-      );
-      sample.daemonKiB = statusKiB(pid, 'VmHWM');
-      // The daemon does the work; ctr only asks.
-      sample.cpuSeconds += cpuSecondsOf(pid) - daemonCpu;
-      // Untimed check that ctr unpacked (not only fetched): one committed snapshot per layer.
-      const snapshots =
-        sh('ctr', ['-a', sock, '-n', 'bench', 'snapshots', 'ls']).trim().split('\n').length - 1;
-      if (snapshots !== target.image.layers.length) {
-        throw new Error(
-          `containerd: ${snapshots} snapshots after the pull, expected ${target.image.layers.length}`,
+/**
+ * containerd timed through `ctr images pull --plain-http` (CRI disabled), or, as containerd-cri,
+ * through `crictl pull` to its CRI plugin (namespace k8s.io, registry made plain HTTP by certs.d).
+ */
+function containerdContender(name: 'containerd' | 'containerd-cri'): Contender {
+  const viaCri = name === 'containerd-cri';
+  const namespace = viaCri ? 'k8s.io' : 'bench';
+  return {
+    name,
+    async run(target, dir, scratch) {
+      // A fresh daemon per run on a fresh root: nothing cached between runs (runOnce removes the
+      // store afterwards, content and snapshots alike). Its state (sockets) lives in the scratch dir,
+      // whose path is short enough for a unix socket.
+      const state = join(scratch, 'ctd');
+      mkdirSync(state, { recursive: true });
+      let cri: string | undefined;
+      if (viaCri) {
+        const host = target.ref.slice(0, target.ref.indexOf('/'));
+        const certsDir = join(scratch, 'certs.d');
+        mkdirSync(join(certsDir, host), { recursive: true });
+        writeFileSync(
+          join(certsDir, host, 'hosts.toml'),
+          `server = "http://${host}"\n\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`,
         );
+        const cniDir = join(scratch, 'cni');
+        mkdirSync(cniDir);
+        cri = criSection(certsDir, cniDir);
       }
-      return sample;
-    } finally {
-      await stopChild(daemon);
-    }
-  },
-};
+      const config = join(scratch, 'containerd.toml');
+      writeFileSync(config, containerdConfig(dir, state, cri));
+      const sock = join(state, 'containerd.sock');
+      const endpoint = `unix://${sock}`;
+      const crictlArgv = (...argv: string[]): string[] => [
+        crictl as string,
+        '--runtime-endpoint',
+        endpoint,
+        '--image-endpoint',
+        endpoint,
+        '--timeout',
+        '60s',
+        ...argv,
+      ];
+      const logFd = openSync(join(scratch, 'containerd.log'), 'w');
+      const daemon = spawn('containerd', ['--config', config], { stdio: ['ignore', logFd, logFd] });
+      closeSync(logFd);
+      live.add(daemon);
+      try {
+        const deadline = Date.now() + daemonStartDeadlineMs;
+        for (;;) {
+          if (daemon.exitCode !== null) throw new Error(`containerd exited ${daemon.exitCode}`);
+          try {
+            sh('ctr', ['-a', sock, 'version']);
+            // containerd-cri: its image service answers too.
+            if (viaCri) {
+              const [cmd, ...argv] = crictlArgv('images');
+              sh(cmd as string, argv);
+            }
+            break;
+          } catch (err) {
+            if (Date.now() > deadline) throw new Error(`containerd did not start`, { cause: err });
+            await sleep(50);
+          }
+        }
+        const pid = daemon.pid as number;
+        // clear_refs 5 resets VmHWM to the current RSS (proc(5)): VmHWM after the pull is its peak.
+        writeFileSync(`/proc/${pid}/clear_refs`, '5');
+        const daemonCpu = cpuSecondsOf(pid);
+        const sample = await timed(
+          viaCri
+            ? crictlArgv('pull', target.ref)
+            : ['ctr', '-a', sock, '-n', 'bench', 'images', 'pull', '--plain-http', target.ref],
+          join(scratch, viaCri ? 'crictl.log' : 'ctr.log'),
+        );
+        sample.daemonKiB = statusKiB(pid, 'VmHWM');
+        // The daemon does the work; ctr (crictl) only asks.
+        sample.cpuSeconds += cpuSecondsOf(pid) - daemonCpu;
+        // Untimed check that the pull unpacked (not only fetched): one committed snapshot per layer.
+        const snapshots =
+          sh('ctr', ['-a', sock, '-n', namespace, 'snapshots', 'ls']).trim().split('\n').length - 1;
+        if (snapshots !== target.image.layers.length) {
+          throw new Error(
+            `${name}: ${snapshots} snapshots after the pull, expected ${target.image.layers.length}`,
+          );
+        }
+        return sample;
+      } finally {
+        await stopChild(daemon);
+      }
+    },
+  };
+}
+
+const containerd = containerdContender('containerd');
 
 const podman: Contender = {
   name: 'podman',
@@ -535,6 +614,7 @@ const allContenders: Record<ContenderName, Contender> = {
   berth,
   baseline: berthContender('baseline', args.baseline ?? repoRoot),
   containerd,
+  'containerd-cri': containerdContender('containerd-cri'),
   podman,
   floor,
 };
@@ -571,7 +651,7 @@ function table(results: Map<BenchImageName, Map<ContenderName, Sample[]>>): stri
           ? `(${rss.toFixed(0)} per process)`
           : daemon === undefined
             ? rss.toFixed(0)
-            : `ctr ${rss.toFixed(0)} + daemon ${(median(samples.map((s) => s.daemonKiB ?? 0)) / 1024).toFixed(0)}`;
+            : `${name === 'containerd-cri' ? 'crictl' : 'ctr'} ${rss.toFixed(0)} + daemon ${(median(samples.map((s) => s.daemonKiB ?? 0)) / 1024).toFixed(0)}`;
       rows.push(
         `| ${image} | ${name} | ${m.toFixed(2)} | ${Math.min(...secs).toFixed(2)}–${Math.max(...secs).toFixed(2)} | ${ratio(floorMed)} | ${ratio(ctdMed)} | ${cpu.toFixed(2)} | ${rssText} |`,
       );
