@@ -12,17 +12,19 @@
 // the statfs falls through to CGROUP_MODE_LEGACY and crun uses the v1 controllers alone, at the same
 // cgroupfs paths runc uses (/sys/fs/cgroup/<ctrl>/<cgroupsPath>): berth's cgroup code reads one place
 // for both runtimes. Each call is wrapped as
-//   unshare --mount --propagation slave -- /bin/sh -c 'umount /sys/fs/cgroup/unified && exec "$0" "$@"' crun …
-// - `slave` (not `private`): host mounts made later still propagate into the namespace, and the
-//   umount cannot propagate back out (mount_namespaces(7) "MS_SLAVE"), so the host keeps its mount.
+//   unshare --mount --propagation unchanged -- /bin/sh -c
+//     'mount --make-rslave /sys/fs/cgroup && umount /sys/fs/cgroup/unified && exec "$0" "$@"' crun …
+// - Propagation is left as the host has it, so a container's rshared volume still reaches the host
+//   (critest's "rshared … vice versa"; with the whole namespace a slave it stopped here). Only the
+//   cgroup tree is made a slave first: the umount then cannot propagate back out
+//   (mount_namespaces(7) "MS_SLAVE"), so the host keeps its mount even where /sys/fs/cgroup is shared.
 // - The container's own mount namespace is created by crun as a copy of this one, so the container
 //   is unaffected: it mounts its own /sys/fs/cgroup from the spec. The namespace dies with crun.
 // - Nothing is written to disk. Cost, measured here over 50 calls of `crun list`: 2.7 ms plain,
 //   5.4 ms wrapped (unshare + sh + umount), so about 2.7 ms a call.
 // - It works under conmon too: conmon gets `-r /usr/bin/unshare` and the rest as --runtime-arg
 //   (conmon runtime_args.c puts runtime args before the sub-command).
-// Lost with it: the container's processes are not placed in a cgroup2 (hugetlb) group, and
-// `bidirectional` mount propagation from a container back to the host would stop at this namespace.
+// Lost with it: the container's processes are not placed in a cgroup2 (hugetlb) group.
 
 import { readFileSync } from 'node:fs';
 import { isErrno } from '../errdefs/index.ts';
@@ -32,11 +34,11 @@ import { readMountInfo } from '../mount/index.ts';
 export const UNIFIED_MOUNT = '/sys/fs/cgroup/unified';
 
 /** The shell step run inside the new namespace; `$0` is the runtime binary, `$@` its arguments. */
-export const HIDE_UNIFIED_SCRIPT = `umount ${UNIFIED_MOUNT} && exec "$0" "$@"`;
+export const HIDE_UNIFIED_SCRIPT = `mount --make-rslave /sys/fs/cgroup && umount ${UNIFIED_MOUNT} && exec "$0" "$@"`;
 
 /** The argv prefix that runs the next word (the runtime) with the cgroup2 mount hidden. */
 export function hideUnifiedWrapper(unshare = '/usr/bin/unshare', sh = '/bin/sh'): string[] {
-  return [unshare, '--mount', '--propagation', 'slave', '--', sh, '-c', HIDE_UNIFIED_SCRIPT];
+  return [unshare, '--mount', '--propagation', 'unchanged', '--', sh, '-c', HIDE_UNIFIED_SCRIPT];
 }
 
 /**

@@ -47,11 +47,11 @@ test('the hybrid wrapper runs crun through unshare with the cgroup2 mount remove
   assert.deepEqual(inv.args.slice(0, 7), [
     '--mount',
     '--propagation',
-    'slave',
+    'unchanged',
     '--',
     '/bin/sh',
     '-c',
-    'umount /sys/fs/cgroup/unified && exec "$0" "$@"',
+    'mount --make-rslave /sys/fs/cgroup && umount /sys/fs/cgroup/unified && exec "$0" "$@"',
   ]);
   assert.deepEqual(inv.args.slice(7), [
     '/usr/bin/crun',
