@@ -8,35 +8,16 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isErrno } from '../errdefs/index.ts';
 import type { Mount } from '../oci/runtime/index.ts';
+import { hostsFile, resolvConfFromHost } from '../spec/index.ts';
 import type { NetworkMode } from './types.ts';
 
 export const HOST_RESOLV_CONF = '/etc/resolv.conf';
 /** Read at most this much of the host's resolv.conf (glibc reads a few lines anyway). */
 const MAX_RESOLV_CONF = 64 * 1024;
 
-export function hostsFile(hostname: string): string {
-  return [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'ff00::0\tip6-mcastprefix',
-    'ff02::1\tip6-allnodes',
-    'ff02::2\tip6-allrouters',
-    `127.0.1.1\t${hostname}`,
-    '',
-  ].join('\n');
-}
-
 /** The host's resolv.conf for this network mode (loopback nameservers dropped unless `host`). */
 export function resolvConf(host: string, network: NetworkMode): string {
-  const lines = host.slice(0, MAX_RESOLV_CONF).split('\n');
-  if (network === 'host') return lines.join('\n');
-  return lines
-    .filter((l) => {
-      const m = /^\s*nameserver\s+(\S+)/.exec(l);
-      return m === null || !(m[1]!.startsWith('127.') || m[1] === '::1');
-    })
-    .join('\n');
+  return resolvConfFromHost(host.slice(0, MAX_RESOLV_CONF), network === 'host');
 }
 
 async function readHostResolvConf(): Promise<string> {

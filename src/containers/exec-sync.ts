@@ -8,14 +8,14 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, openSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DeadlineExceededError, isErrno } from '../errdefs/index.ts';
+import { DeadlineExceededError } from '../errdefs/index.ts';
 import type { ContainerServiceDeps } from './deps.ts';
 import { commandError } from './errors.ts';
-import { type ExecRequest, execProcess } from './exec.ts';
+import { type ExecRequest, execProcess, killExecProcess } from './exec.ts';
 import { containerPaths } from './layout.ts';
 import type { Container } from './types.ts';
 
@@ -122,22 +122,5 @@ export async function execSync(
   } finally {
     for (const fd of opened) closeSync(fd);
     await Promise.all(fifos.map((f) => rm(f, { force: true })));
-  }
-}
-
-async function killExecProcess(pidFile: string): Promise<void> {
-  let text: string;
-  try {
-    text = await readFile(pidFile, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return;
-    throw err;
-  }
-  const pid = Number.parseInt(text, 10);
-  if (!Number.isInteger(pid) || pid <= 0) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch (err) {
-    if (!isErrno(err, 'ESRCH')) throw err;
   }
 }

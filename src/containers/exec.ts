@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError } from '../errdefs/index.ts';
 import type { Process } from '../oci/runtime/index.ts';
 import type { ContainerStdio } from '../runtime/types.ts';
+import { readPid, signalPid } from '../shim/index.ts';
 import { mergeEnv, resolveUser } from '../spec/index.ts';
 import type { ContainerServiceDeps } from './deps.ts';
 import { commandError } from './errors.ts';
@@ -95,4 +96,10 @@ export async function execInContainer(
     await rm(file, { force: true });
     await rm(pidFile, { force: true });
   }
+}
+
+/** SIGKILLs the exec'd process named by the runtime's pid file, if it got one and still runs. */
+export async function killExecProcess(pidFile: string): Promise<void> {
+  const pid = await readPid(pidFile);
+  if (pid !== undefined) signalPid(pid, 'SIGKILL');
 }

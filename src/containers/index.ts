@@ -5,7 +5,7 @@ export { CGROUP_NAMESPACE, containerSpec, hostnameOf, specOpts } from './contain
 export { snapshotKeyOf } from './create.ts';
 export type { ContainerServiceDeps, ImageLookup } from './deps.ts';
 export { ContainerCommandError, commandError } from './errors.ts';
-export { hostsFile, resolvConf } from './etc-files.ts';
+export { resolvConf } from './etc-files.ts';
 export type { ExecRequest } from './exec.ts';
 export { hostFacts, parseCapabilityMask, parseHardLimits } from './host-facts.ts';
 export { type ContainerDirs, type ContainerPaths, containerPaths } from './layout.ts';

@@ -5,6 +5,7 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import { InvalidArgumentError } from '../errdefs/index.ts';
 import type { NamespaceOptions, Pod, RunPodRequest } from '../pods/index.ts';
 import { criState as podCriState } from '../pods/index.ts';
+import { nanos } from './container-view.ts';
 import {
   NamespaceMode,
   type NamespaceOption,
@@ -67,10 +68,6 @@ function state(p: Pod): PodSandboxState {
   return podCriState(p.status) === 'SANDBOX_READY'
     ? PodSandboxState.SANDBOX_READY
     : PodSandboxState.SANDBOX_NOTREADY;
-}
-
-function nanos(iso: string): bigint {
-  return BigInt(Date.parse(iso)) * 1_000_000n;
 }
 
 function common(p: Pod) {

@@ -7,11 +7,13 @@ import { CniClient } from '../cni/index.ts';
 import type { Config } from '../config/index.ts';
 import { ContainerEvents } from '../cri/container-events.ts';
 import { statDevice } from '../cri/device.ts';
+import { ImageCatalog } from '../cri/image-catalog.ts';
 import { podView } from '../cri/pod-view.ts';
 import type { ContainerRpcDeps } from '../cri/rpc/container-deps.ts';
 import type { PodRpcDeps } from '../cri/rpc/pod-sandbox.ts';
-import { NotFoundError } from '../errdefs/index.ts';
+import { InvalidArgumentError, NotFoundError } from '../errdefs/index.ts';
 import { normalizeName } from '../images/index.ts';
+import { parsePlatform } from '../oci/image/index.ts';
 import { PodService } from '../pods/index.ts';
 
 export interface RuntimeServices extends AsyncDisposable {
@@ -19,17 +21,23 @@ export interface RuntimeServices extends AsyncDisposable {
   runtime: ContainerRpcDeps & PodRpcDeps;
 }
 
-/** A CRI image string (a reference, or an image id `sha256:<config digest>`) → the stored name. */
-async function resolveName(services: ContainerServices, ref: string): Promise<string> {
-  if (/^(sha256:)?[0-9a-f]{64}$/.test(ref)) {
-    const id = ref.startsWith('sha256:') ? ref : `sha256:${ref}`;
-    for (const image of services.images.list()) {
-      const d = await services.images.inspect(image.name);
-      if (d.configDescriptor.digest === id) return d.name;
-    }
-    throw new NotFoundError(`image ${ref}: not found`);
+/**
+ * A CRI image string → the stored name CreateContainer uses: the catalog (cri/image-catalog.ts, what
+ * ImageStatus answers from) finds the image by id, id prefix, name or `repo@digest`; the name the
+ * request gave is kept when it is one of the image's, else the image's first name.
+ */
+async function resolveName(catalog: ImageCatalog, ref: string): Promise<string> {
+  const image = await catalog.resolve(ref);
+  if (image === undefined) {
+    throw new NotFoundError(`image ${JSON.stringify(ref)}: not found`, { hint: 'pull it first (PullImage)' });
   }
-  return services.images.get(normalizeName(ref)).name;
+  let wanted: string | undefined;
+  try {
+    wanted = normalizeName(ref);
+  } catch (err) {
+    if (!(err instanceof InvalidArgumentError)) throw err; // an id, not a reference
+  }
+  return image.names.find((n) => n.name === wanted)?.name ?? image.names[0]!.name;
 }
 
 export async function openRuntimeServices(config: Config, configPath?: string): Promise<RuntimeServices> {
@@ -38,6 +46,8 @@ export async function openRuntimeServices(config: Config, configPath?: string): 
     state: config.state,
     ...(configPath === undefined ? {} : { config: configPath }),
   });
+  const platform = config.images.platform === '' ? undefined : parsePlatform(config.images.platform);
+  const catalog = new ImageCatalog(services.images, platform);
   const pods = new PodService({
     metadata: services.metadata,
     cni: new CniClient({ binDirs: config.cri.cni_bin_dirs }),
@@ -52,7 +62,7 @@ export async function openRuntimeServices(config: Config, configPath?: string): 
       pods,
       events: new ContainerEvents(services.containers, pods),
       podViews: { view: (id) => podView(pods, id) },
-      images: { resolveName: (ref) => resolveName(services, ref) },
+      images: { resolveName: (ref) => resolveName(catalog, ref) },
       statDevice,
     },
     [Symbol.asyncDispose]: () => services[Symbol.asyncDispose](),

@@ -55,15 +55,3 @@ export function renderResolvConf(dns: DnsConfig): string {
   if ((dns.options?.length ?? 0) > 0) lines.push(`options ${dns.options!.join(' ')}`);
   return `${lines.join('\n')}\n`;
 }
-
-/** The host's resolv.conf for a pod: as is with the host's network, else without loopback nameservers. */
-export function resolvConfFromHost(host: string, hostNetwork: boolean): string {
-  if (hostNetwork) return host;
-  return host
-    .split('\n')
-    .filter((l) => {
-      const m = /^\s*nameserver\s+(\S+)/.exec(l);
-      return m === null || !(m[1]!.startsWith('127.') || m[1] === '::1');
-    })
-    .join('\n');
-}

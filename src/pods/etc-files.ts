@@ -6,7 +6,8 @@
 
 import { open, writeFile } from 'node:fs/promises';
 import { isErrno } from '../errdefs/index.ts';
-import { isEmptyDns, renderResolvConf, resolvConfFromHost } from './dns.ts';
+import { hostsFile, resolvConfFromHost } from '../spec/index.ts';
+import { isEmptyDns, renderResolvConf } from './dns.ts';
 import type { PodPaths } from './layout.ts';
 import type { DnsConfig } from './types.ts';
 
@@ -14,19 +15,6 @@ export const HOST_HOSTS = '/etc/hosts';
 export const HOST_RESOLV_CONF = '/etc/resolv.conf';
 /** Read at most this much of a host file: they are a few lines, and a huge one is not ours to copy. */
 export const MAX_HOST_FILE = 64 * 1024;
-
-export function hostsFile(hostname: string, ips: readonly string[]): string {
-  return [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    'fe00::0\tip6-localnet',
-    'ff00::0\tip6-mcastprefix',
-    'ff02::1\tip6-allnodes',
-    'ff02::2\tip6-allrouters',
-    ...(ips.length === 0 ? [`127.0.1.1\t${hostname}`] : ips.map((ip) => `${ip}\t${hostname}`)),
-    '',
-  ].join('\n');
-}
 
 async function readHostFile(path: string): Promise<string> {
   let fh: Awaited<ReturnType<typeof open>>;

@@ -8,9 +8,8 @@ export {
   MAX_DNS_SEARCHES,
   MAX_DNS_SERVERS,
   renderResolvConf,
-  resolvConfFromHost,
 } from './dns.ts';
-export { hostsFile, writePodEtcFiles } from './etc-files.ts';
+export { writePodEtcFiles } from './etc-files.ts';
 export { HOST_TOOL_DEADLINE_MS } from './host-tools.ts';
 export { infraAlive, startInfra, stopInfra } from './infra.ts';
 export { type PodDirs, type PodPaths, podPaths } from './layout.ts';

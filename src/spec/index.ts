@@ -1,5 +1,6 @@
 export * from './capabilities.ts';
 export * from './defaults.ts';
+export * from './etc-files.ts';
 export * from './generate.ts';
 export * from './image-config.ts';
 export * from './linux-opts.ts';

@@ -8,42 +8,14 @@
 // asynchronously: a blocking spawn would stop the server it talks to.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { get } from 'node:http';
-import {
-  createServer as createHttp2Server,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-} from 'node:http2';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
-import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ConnectRouter, createClient } from '@connectrpc/connect';
-import { connectNodeAdapter, createGrpcTransport } from '@connectrpc/connect-node';
-import { loadConfig } from '../../src/config/index.ts';
-import { mapErrors } from '../../src/cri/errors.ts';
-import { RuntimeService } from '../../src/cri/gen/api_pb.js';
-import { removeContainer, startContainer, stopContainer } from '../../src/cri/rpc/container-lifecycle.ts';
-import { createContainer } from '../../src/cri/rpc/create-container.ts';
-import { execSync } from '../../src/cri/rpc/exec-sync.ts';
-import { containerStatus, listContainers } from '../../src/cri/rpc/list-containers.ts';
-import {
-  listPodSandbox,
-  podSandboxStatus,
-  removePodSandbox,
-  runPodSandbox,
-  stopPodSandbox,
-} from '../../src/cri/rpc/pod-sandbox.ts';
-import { version } from '../../src/cri/rpc/version.ts';
-import { type StreamServer, startStreamServer, streamingRpcs } from '../../src/cri/streaming/index.ts';
-import { listenUnix } from '../../src/cri/unix-socket.ts';
-import { openRuntimeServices } from '../../src/daemon/runtime-services.ts';
-import { buildRunImage } from '../harness/berth-containers.ts';
-import { podTestEnv } from '../harness/pods.ts';
+import { streamingTestEnv } from '../harness/cri-streaming.ts';
 import { needs, which } from '../harness/requirements.ts';
-import { tempDir } from '../harness/tmp.ts';
 
 const crictl =
   [process.env.BERTH_CRICTL, '/work/build/bin/crictl'].find((p) => p && existsSync(p)) ?? which('crictl');
@@ -52,7 +24,7 @@ const skip =
     ? 'needs root'
     : needs('runc', 'conmon', 'busybox', 'ip', 'nsenter', 'socat') ||
       (crictl === undefined ? 'needs crictl v1.29 (scripts/install-cri-tools builds it)' : false);
-const berth = new URL('../../bin/berth', import.meta.url).pathname;
+const _berth = new URL('../../bin/berth', import.meta.url).pathname;
 
 interface Result {
   status: number | null;
@@ -117,46 +89,6 @@ function crictlScript(command: string, keys: string): Promise<Result> {
   );
 }
 
-/** The gRPC server as src/cri/server.ts builds it, with the RPCs these tests use and streaming. */
-async function startGrpc(
-  sock: string,
-  rt: Awaited<ReturnType<typeof openRuntimeServices>>['runtime'],
-  streaming: StreamServer,
-) {
-  const routes = (router: ConnectRouter) => {
-    router.service(RuntimeService, {
-      version: (req) => version(req, { runtimeVersion: 'test' }),
-      runPodSandbox: (req, ctx) => runPodSandbox(req, rt, ctx.signal),
-      stopPodSandbox: (req, ctx) => stopPodSandbox(req, rt, ctx.signal),
-      removePodSandbox: (req, ctx) => removePodSandbox(req, rt, ctx.signal),
-      podSandboxStatus: (req, ctx) => podSandboxStatus(req, rt, ctx.signal),
-      listPodSandbox: (req, ctx) => listPodSandbox(req, rt, ctx.signal),
-      createContainer: (req, ctx) => createContainer(req, rt, ctx.signal),
-      startContainer: (req, ctx) => startContainer(req, rt, ctx.signal),
-      stopContainer: (req) => stopContainer(req, rt),
-      removeContainer: (req) => removeContainer(req, rt),
-      listContainers: (req) => listContainers(req, rt),
-      containerStatus: (req) => containerStatus(req, rt),
-      execSync: (req, ctx) => execSync(req, rt, ctx.signal),
-      ...streamingRpcs(streaming, rt),
-    });
-  };
-  const handler = connectNodeAdapter({
-    routes,
-    grpc: true,
-    grpcWeb: false,
-    connect: false,
-    interceptors: [mapErrors],
-  });
-  // grpc-go sends the socket path as :authority, which connect-node cannot parse (see src/cri/server.ts).
-  const server = createHttp2Server((req: Http2ServerRequest, res: Http2ServerResponse) => {
-    Object.defineProperty(req, 'authority', { value: 'localhost' });
-    handler(req, res);
-  });
-  await listenUnix(server, sock);
-  return server;
-}
-
 /** A TCP port free on 127.0.0.1 just now. */
 async function freePort(): Promise<number> {
   const s = createNetServer().listen(0, '127.0.0.1');
@@ -185,100 +117,11 @@ function httpGet(port: number): Promise<string> {
 }
 
 async function setUp(t: TestContext) {
-  const serverLog: string[] = [];
-  const undo: (() => Promise<unknown> | unknown)[] = [];
-  // Registered first: after-hooks run in registration order; pods and containers go (through the
-  // API, while the server runs) before the network and the temp dirs do.
-  t.after(async () => {
-    for (const fn of undo.reverse()) {
-      await Promise.resolve()
-        .then(fn)
-        .catch((err: unknown) => process.stderr.write(`cleanup: ${String(err)}\n`));
-    }
-    if (process.env.BERTH_TEST_DEBUG === '1')
-      process.stderr.write(`stream server log:\n${serverLog.join('\n')}\n`);
-  });
-  const net = podTestEnv(t);
-  const dir = tempDir(t, 'cri-stream');
-  const root = join(dir, 'root');
-  const state = join(dir, 'state');
-  const sock = join(dir, 'berth.sock');
-  const configPath = join(dir, 'config.toml');
-  writeFileSync(
-    configPath,
-    `[cri]\ncni_conf_dir = ${JSON.stringify(net.confDir)}\ncni_bin_dirs = ${JSON.stringify(net.binDirs)}\n`,
-  );
-  const layout = await buildRunImage(join(dir, 'image'));
-  const imported = spawnSync(
-    berth,
-    ['--config', configPath, '--root', root, '--state', state, 'image', 'import', layout],
-    {
-      encoding: 'utf8',
-    },
-  );
-  assert.equal(imported.status, 0, imported.stderr);
-  const image = /Imported image: (\S+)/.exec(imported.stdout + imported.stderr)?.[1];
-  assert.ok(image !== undefined, imported.stdout);
-
-  const config = loadConfig({ path: configPath, root, state });
-  const services = await openRuntimeServices(config, configPath);
-  undo.push(() => services[Symbol.asyncDispose]());
-  const rt = services.runtime;
-  const streaming = await startStreamServer({
-    address: config.cri.stream_address,
-    port: config.cri.stream_port,
-    containers: rt.containers,
-    pods: rt.pods,
-    log: (line) => serverLog.push(line),
-  });
-  undo.push(() => streaming.close());
-  const grpc = await startGrpc(sock, rt, streaming);
-  undo.push(() => new Promise((r) => grpc.close(r)));
-  const client = createClient(
-    RuntimeService,
-    createGrpcTransport({ baseUrl: 'http://localhost', nodeOptions: { path: sock } }),
-  );
-  undo.push(async () => {
-    for (const c of (await client.listContainers({})).containers)
-      await client.removeContainer({ containerId: c.id });
-    for (const p of (await client.listPodSandbox({})).items)
-      await client.removePodSandbox({ podSandboxId: p.id });
-  });
-
-  const podConfig = {
-    metadata: { name: 'stream', namespace: 'berth-test', uid: `uid-stream-${process.pid}`, attempt: 0 },
-    hostname: 'stream',
-    logDirectory: join(dir, 'pod-logs'),
-  };
-  const { podSandboxId } = await client.runPodSandbox({ config: podConfig });
-  const run = async (
-    name: string,
-    script: string,
-    extra: { stdin?: boolean; stdinOnce?: boolean; tty?: boolean } = {},
-  ) => {
-    const { containerId } = await client.createContainer({
-      podSandboxId,
-      config: {
-        metadata: { name, attempt: 0 },
-        image: { image },
-        command: ['sh', '-c', script],
-        logPath: `${name}.log`,
-        ...extra,
-      },
-      sandboxConfig: podConfig,
-    });
-    await client.startContainer({ containerId });
-    return containerId;
-  };
+  const env = await streamingTestEnv(t, 'stream');
   return {
-    sock,
-    client,
-    podSandboxId,
-    run,
-    streaming,
-    serverLog,
+    ...env,
     crictl: (args: string[], opts?: { input?: string | Buffer; timeoutMs?: number }) =>
-      crictlRun(sock, args, opts).done,
+      crictlRun(env.sock, args, opts).done,
   };
 }
 

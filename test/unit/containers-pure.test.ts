@@ -10,7 +10,6 @@ import {
   type Container,
   checkContainerName,
   describeStatus,
-  hostsFile,
   newContainerId,
   parseCapabilityMask,
   parseHardLimits,
@@ -19,6 +18,7 @@ import {
   resolvConf,
   volumesFor,
 } from '../../src/containers/index.ts';
+import { hostsFile } from '../../src/spec/index.ts';
 
 test('ids are 64 hex digits; random names are valid names', () => {
   assert.match(newContainerId(), /^[0-9a-f]{64}$/);

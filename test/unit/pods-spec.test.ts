@@ -10,7 +10,6 @@ import { openMetadata } from '../../src/metadata/index.ts';
 import {
   checkDnsConfig,
   checkRunRequest,
-  hostsFile,
   POD_RECORD_VERSION,
   type Pod,
   PodRecords,
@@ -21,9 +20,8 @@ import {
   podSpecOpts,
   type RunPodRequest,
   renderResolvConf,
-  resolvConfFromHost,
 } from '../../src/pods/index.ts';
-import { defaultOpts, generateSpec } from '../../src/spec/index.ts';
+import { defaultOpts, generateSpec, hostsFile, resolvConfFromHost } from '../../src/spec/index.ts';
 import { tempDir } from '../harness/tmp.ts';
 
 const dirs = { state: '/run/berth' };
