@@ -34,6 +34,16 @@ const ignoreNotFound = (err: unknown) => {
   if (!(err instanceof NotFoundError)) throw err;
 };
 
+/** The full id of the pod `key` names, or undefined when there is none. */
+async function existingPod(deps: PodRpcDeps, key: string, signal: AbortSignal): Promise<string | undefined> {
+  try {
+    return (await deps.pods.get(key, { signal })).id;
+  } catch (err) {
+    ignoreNotFound(err);
+    return undefined;
+  }
+}
+
 async function containersOf(deps: PodRpcDeps, podId: string) {
   return (await deps.containers.list()).filter((c) => isCriContainer(c) && sandboxOf(c) === podId);
 }
@@ -53,13 +63,8 @@ export async function stopPodSandbox(
   deps: PodRpcDeps,
   signal: AbortSignal,
 ): Promise<MessageInitShape<typeof StopPodSandboxResponseSchema>> {
-  let id: string;
-  try {
-    id = (await deps.pods.get(req.podSandboxId, { signal })).id;
-  } catch (err) {
-    ignoreNotFound(err);
-    return {};
-  }
+  const id = await existingPod(deps, req.podSandboxId, signal);
+  if (id === undefined) return {}; // api.proto: a pod that is gone is stopped and removed already
   for (const c of await containersOf(deps, id)) {
     await deps.containers.stop(c.id, deps.stopGraceSeconds ?? 0).catch(ignoreNotFound);
   }
@@ -72,13 +77,8 @@ export async function removePodSandbox(
   deps: PodRpcDeps,
   signal: AbortSignal,
 ): Promise<MessageInitShape<typeof RemovePodSandboxResponseSchema>> {
-  let id: string;
-  try {
-    id = (await deps.pods.get(req.podSandboxId, { signal })).id;
-  } catch (err) {
-    ignoreNotFound(err);
-    return {};
-  }
+  const id = await existingPod(deps, req.podSandboxId, signal);
+  if (id === undefined) return {}; // api.proto: a pod that is gone is stopped and removed already
   for (const c of await containersOf(deps, id)) {
     await deps.containers.remove(c.id, { force: true }).catch(ignoreNotFound);
   }
